@@ -1,0 +1,19 @@
+//! The data model every other crate shares: a [`Volume`] of voxels with the stored type kept
+//! exactly, the rescale that turns stored values into real ones, and the [`Geometry`] that places
+//! each voxel in patient space (LPS millimetres, with a RAS view for NIfTI).
+//!
+//! Memory layout is the same everywhere: axis 0 varies fastest, then axis 1, axis 2 and the
+//! frame axis (time or contrast). For DICOM, axis 0 is the column, axis 1 the row and axis 2 the
+//! slice, as in ITK and NIfTI. No IO, no async, no GPU here.
+
+mod geometry;
+mod permute;
+mod reorient;
+mod volume;
+mod voxels;
+
+pub use geometry::{flip_lps_ras, matmul, Affine, Geometry, GeometrySource};
+pub use permute::{permute_axes, AxisMap};
+pub use reorient::{reorient, invert_slices, PlaneOrientation};
+pub use volume::{LinearMap, Rescale, SeriesInfo, Volume, VolumeError};
+pub use voxels::{DType, Voxels};

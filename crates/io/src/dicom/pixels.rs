@@ -1,0 +1,162 @@
+//! Decoding pixel data to stored values exactly as pydicom's `pixel_array` gives them:
+//! native data read directly, encapsulated data through dicom-pixeldata's codecs (pure Rust
+//! JPEG, RLE and JPEG 2000; CharLS built from vendored source for JPEG-LS).
+
+use std::path::Path;
+
+use dafne_core::{DType, Voxels};
+use dicom_core::value::{PrimitiveValue, Value};
+use dicom_dictionary_std::tags;
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::PixelDecoder;
+
+use super::header::SliceHeader;
+use super::DicomError;
+
+/// Stored values of every frame, in (frame, row, column, sample) order.
+#[derive(Clone, Debug)]
+pub struct Frames {
+    pub rows: usize,
+    pub cols: usize,
+    pub frames: usize,
+    pub samples: usize,
+    pub voxels: Voxels,
+}
+
+/// The type stored values have, from Bits Allocated and Pixel Representation.
+pub fn stored_dtype(h: &SliceHeader) -> Option<DType> {
+    Some(match (h.bits_allocated, h.signed) {
+        (1, _) => DType::U8,
+        (8, false) => DType::U8,
+        (8, true) => DType::I8,
+        (16, false) => DType::U16,
+        (16, true) => DType::I16,
+        (32, false) => DType::U32,
+        (32, true) => DType::I32,
+        _ => return None,
+    })
+}
+
+/// Decodes all frames of a fully read object.
+pub fn decode(obj: &DefaultDicomObject, h: &SliceHeader) -> Result<Frames, DicomError> {
+    let path = h.path.as_path();
+    let dtype = stored_dtype(h).ok_or_else(|| DicomError::Unsupported {
+        path: path.to_path_buf(),
+        reason: format!("{} bits allocated", h.bits_allocated),
+    })?;
+    let pixels = obj.get(tags::PIXEL_DATA).ok_or_else(|| DicomError::NotAnImage {
+        path: path.to_path_buf(),
+        reason: "no pixel data".into(),
+    })?;
+    let count = h
+        .rows
+        .checked_mul(h.cols)
+        .and_then(|n| n.checked_mul(h.frames))
+        .and_then(|n| n.checked_mul(h.samples_per_pixel))
+        .ok_or_else(|| corrupt(path, "image dimensions overflow"))?;
+    let voxels = match pixels.value() {
+        Value::Primitive(p) if h.planar && h.samples_per_pixel > 1 => interleave(native(p, dtype, count, h)?, h),
+        Value::Primitive(p) => native(p, dtype, count, h)?,
+        Value::PixelSequence(_) => encapsulated(obj, dtype, count, h)?,
+        Value::Sequence(_) => return Err(corrupt(path, "pixel data is a sequence")),
+    };
+    let voxels = fix_bits(voxels, h);
+    Ok(Frames { rows: h.rows, cols: h.cols, frames: h.frames, samples: h.samples_per_pixel, voxels })
+}
+
+fn corrupt(path: &Path, reason: &str) -> DicomError {
+    DicomError::DecodePixels { path: path.to_path_buf(), reason: reason.to_string() }
+}
+
+fn too_short(path: &Path, got: usize, expected: usize) -> DicomError {
+    corrupt(path, &format!("pixel data is shorter than the image needs ({got} of {expected} bytes)"))
+}
+
+/// Native (uncompressed) pixel data. dicom-parser already gives values in machine order.
+fn native(p: &PrimitiveValue, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
+    let path = h.path.as_path();
+    let size = dtype.size_bytes();
+    if h.bits_allocated == 1 {
+        let bytes = p.to_bytes();
+        let needed = count.div_ceil(8);
+        if bytes.len() < needed {
+            return Err(too_short(path, bytes.len(), needed));
+        }
+        let bits = bytes.iter().flat_map(|b| (0..8).map(move |bit| (b >> bit) & 1)).take(count).collect();
+        return Ok(Voxels::U8(bits));
+    }
+    let voxels = match (p, dtype) {
+        (PrimitiveValue::U16(v), DType::U16) => Voxels::U16(take(v, count, path, size)?.to_vec()),
+        (PrimitiveValue::U16(v), DType::I16) => Voxels::I16(take(v, count, path, size)?.iter().map(|x| *x as i16).collect()),
+        (PrimitiveValue::I16(v), DType::I16) => Voxels::I16(take(v, count, path, size)?.to_vec()),
+        (PrimitiveValue::I16(v), DType::U16) => Voxels::U16(take(v, count, path, size)?.iter().map(|x| *x as u16).collect()),
+        (PrimitiveValue::U32(v), DType::U32) => Voxels::U32(take(v, count, path, size)?.to_vec()),
+        (PrimitiveValue::U32(v), DType::I32) => Voxels::I32(take(v, count, path, size)?.iter().map(|x| *x as i32).collect()),
+        (PrimitiveValue::I32(v), DType::I32) => Voxels::I32(take(v, count, path, size)?.to_vec()),
+        (PrimitiveValue::I32(v), DType::U32) => Voxels::U32(take(v, count, path, size)?.iter().map(|x| *x as u32).collect()),
+        // OB or a byte buffer: little-endian bytes.
+        _ => from_le_bytes(&p.to_bytes(), dtype, count, path)?,
+    };
+    Ok(voxels)
+}
+
+fn take<'a, T>(v: &'a [T], count: usize, path: &Path, size: usize) -> Result<&'a [T], DicomError> {
+    v.get(..count).ok_or_else(|| too_short(path, v.len() * size, count * size))
+}
+
+pub(crate) fn from_le_bytes(bytes: &[u8], dtype: DType, count: usize, path: &Path) -> Result<Voxels, DicomError> {
+    let size = dtype.size_bytes();
+    let needed = count * size;
+    let b = bytes.get(..needed).ok_or_else(|| too_short(path, bytes.len(), needed))?;
+    Ok(match dtype {
+        DType::U8 => Voxels::U8(b.to_vec()),
+        DType::I8 => Voxels::I8(b.iter().map(|x| *x as i8).collect()),
+        DType::U16 => Voxels::U16(b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()),
+        DType::I16 => Voxels::I16(b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()),
+        DType::U32 => Voxels::U32(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+        DType::I32 => Voxels::I32(b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+        other => {
+            return Err(DicomError::Unsupported { path: path.to_path_buf(), reason: format!("{} pixels", other.name()) })
+        }
+    })
+}
+
+fn encapsulated(obj: &DefaultDicomObject, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
+    let path = h.path.as_path();
+    let decoded = obj.decode_pixel_data().map_err(|e| corrupt(path, &e.to_string()))?;
+    from_le_bytes(decoded.data(), dtype, count, path)
+}
+
+/// Native colour data with PlanarConfiguration 1 comes plane by plane (RRR..GGG..BBB per frame):
+/// interleave it to (row, column, sample) like pydicom.
+fn interleave(voxels: Voxels, h: &SliceHeader) -> Voxels {
+    let plane = h.rows * h.cols;
+    let samples = h.samples_per_pixel;
+    dafne_core::map_voxels!(voxels, v => {
+        let mut out = Vec::with_capacity(v.len());
+        for frame in v.chunks(plane * samples) {
+            for p in 0..plane {
+                for s in 0..samples {
+                    if let Some(x) = frame.get(s * plane + p) {
+                        out.push(*x);
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Signed data with fewer stored than allocated bits is sign-extended from the high stored bit.
+fn fix_bits(voxels: Voxels, h: &SliceHeader) -> Voxels {
+    let shift = h.bits_allocated.saturating_sub(h.bits_stored) as u32;
+    if !h.signed || shift == 0 || h.bits_stored == 0 {
+        return voxels;
+    }
+    match voxels {
+        Voxels::I16(v) => Voxels::I16(v.into_iter().map(|x| (x << shift) >> shift).collect()),
+        Voxels::I32(v) => Voxels::I32(v.into_iter().map(|x| (x << shift) >> shift).collect()),
+        Voxels::I8(v) => Voxels::I8(v.into_iter().map(|x| (x << shift) >> shift).collect()),
+        other => other,
+    }
+}
