@@ -121,8 +121,14 @@ pub(crate) fn from_le_bytes(bytes: &[u8], dtype: DType, count: usize, path: &Pat
     })
 }
 
+/// JPEG Extended (Process 2 & 4): the only syntax whose 12-bit form dicom-pixeldata's decoder lacks.
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
 fn encapsulated(obj: &DefaultDicomObject, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
     let path = h.path.as_path();
+    if h.transfer_syntax == JPEG_EXTENDED && h.bits_stored > 8 {
+        return jpeg12(obj, dtype, count, h);
+    }
     let decoded = obj.decode_pixel_data().map_err(|e| corrupt(path, &e.to_string()))?;
     from_le_bytes(decoded.data(), dtype, count, path)
 }
@@ -159,4 +165,64 @@ fn fix_bits(voxels: Voxels, h: &SliceHeader) -> Voxels {
         Voxels::I8(v) => Voxels::I8(v.into_iter().map(|x| (x << shift) >> shift).collect()),
         other => other,
     }
+}
+
+/// 12-bit lossy JPEG through libjpeg-turbo-rs (pure Rust), one frame per fragment (or all
+/// fragments of a single frame concatenated).
+fn jpeg12(obj: &DefaultDicomObject, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
+    let path = h.path.as_path();
+    let Some(Value::PixelSequence(seq)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
+        return Err(corrupt(path, "no encapsulated pixel data"));
+    };
+    let fragments = seq.fragments();
+    let streams: Vec<Vec<u8>> = if fragments.len() == h.frames {
+        fragments.iter().map(|f| f.to_vec()).collect()
+    } else if h.frames == 1 {
+        vec![fragments.iter().flatten().copied().collect()]
+    } else {
+        return Err(DicomError::Unsupported { path: path.to_path_buf(), reason: "12-bit JPEG frames split over several fragments".into() });
+    };
+    let mut samples: Vec<i16> = Vec::with_capacity(count);
+    for stream in &streams {
+        check_sequential_scans(stream).map_err(|reason| corrupt(path, &reason))?;
+        let image = libjpeg_turbo_rs::decompress_12bit(stream).map_err(|e| corrupt(path, &format!("12-bit JPEG: {e}")))?;
+        samples.extend_from_slice(&image.data);
+    }
+    if samples.len() < count {
+        return Err(too_short(path, samples.len() * 2, count * 2));
+    }
+    samples.truncate(count);
+    Ok(match dtype {
+        DType::I16 => Voxels::I16(samples),
+        _ => Voxels::U16(samples.into_iter().map(|x| x as u16).collect()),
+    })
+}
+
+/// A sequential-DCT stream must code the whole spectrum in each scan (Ss=0, Se=63, Ah=Al=0).
+/// libjpeg-turbo-rs is lenient here and would return a flat image for a broken scan header,
+/// where every reference decoder refuses the file.
+fn check_sequential_scans(stream: &[u8]) -> Result<(), String> {
+    let mut i = 0;
+    let mut scans = 0;
+    while i + 4 <= stream.len() {
+        if stream[i] != 0xFF || stream[i + 1] != 0xDA {
+            i += 1;
+            continue;
+        }
+        let ns = *stream.get(i + 4).ok_or("truncated scan header")? as usize;
+        let at = i + 5 + 2 * ns;
+        let (ss, se, a) = match stream.get(at..at + 3) {
+            Some(v) => (v[0], v[1], v[2]),
+            None => return Err("truncated scan header".into()),
+        };
+        if ss != 0 || se != 63 || a != 0 {
+            return Err(format!("JPEG scan codes coefficients {ss}..{se} (approximation {a:#04x}): not a valid sequential DCT scan"));
+        }
+        scans += 1;
+        i = at + 3;
+    }
+    if scans == 0 {
+        return Err("JPEG stream has no scan".into());
+    }
+    Ok(())
 }
