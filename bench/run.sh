@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One command for the load benchmark: prepares the peers' Python environment and inputs,
+# then runs, in the same session and on the same files, the original Dafne's loader, pydicom,
+# SimpleITK and nibabel (../shared/bench/peer) and our loader, and prints the ratios.
+# Usage: bench/run.sh [REPEAT]   (outputs in bench/out/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repeat="${1:-5}"
+peer="${DAFNE_PEER_BENCH:-$PWD/../shared/bench/peer}"
+out=bench/out
+mkdir -p "$out"
+
+bash scripts/setup.sh --test >/dev/null
+if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c "import pydicom, SimpleITK, nibabel, voxel, scipy" 2>/dev/null; then
+  python3 -m venv .venv-bench
+  .venv-bench/bin/pip install -q --disable-pip-version-check numpy scipy pydicom SimpleITK nibabel ormir-pyvoxel
+fi
+wheel_dir="$out/wheels"
+src="$wheel_dir/dafne_dicomutils-0.2.1-py3-none-any"
+if [ ! -d "$src" ]; then
+  .venv-bench/bin/pip download -q --no-deps dafne-dicomutils==0.2.1 -d "$wheel_dir"
+  .venv-bench/bin/python -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$wheel_dir"/dafne_dicomutils-0.2.1-*.whl "$src"
+fi
+export DAFNE_DICOMUTILS_SRC="$PWD/$src"
+if [ ! -f "$out/inputs/manifest.json" ]; then
+  .venv-bench/bin/python "$peer/make_inputs.py" --out "$out/inputs" >&2
+fi
+
+cargo build -q --release -p dafne-bench
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE || true
+echo "bench: our loader" >&2
+./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne.json"
+echo "bench: peers (DICOM)" >&2
+.venv-bench/bin/python "$peer/bench_dicom_load.py" --data "$out/inputs" --repeat "$repeat" --cold-repeat 1 > "$out/peer_dicom.json"
+echo "bench: peers (NIfTI)" >&2
+.venv-bench/bin/python "$peer/bench_nifti.py" --data "$out/inputs" --repeat "$repeat" > "$out/peer_nifti.json"
+echo "bench: our loader again (load may have changed while the peers ran)" >&2
+./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne2.json"
+python3 bench/compare.py "$out"

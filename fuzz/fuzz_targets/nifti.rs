@@ -1,0 +1,5 @@
+//! Any byte string given to the NIfTI reader returns Ok or Err, never panics or hangs.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = dafne_io::nifti::read_bytes(data);
+});

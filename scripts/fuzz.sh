@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fuzzes the DICOM, NIfTI and NumPy readers for N seconds each (default 20), seeded with the
+# real files of ../shared/data. Fails on any crash. cargo-fuzz needs nightly flags: the stable
+# toolchain accepts them with RUSTC_BOOTSTRAP=1, so no second toolchain is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-20}"
+data="${DAFNE_TEST_DATA:-$PWD/../shared/data}"
+export RUSTC_BOOTSTRAP=1
+seed() {  # seed <target> <find args...>
+  local dir="fuzz/corpus/$1"; shift
+  mkdir -p "$dir"
+  if [ -d "$data" ]; then
+    find "$data" -type f -size -300k "$@" -exec cp -n {} "$dir/" \; 2>/dev/null || true
+  fi
+}
+seed dicom \( -name '*.dcm' -o -path '*dicomdirtests*' \)
+seed nifti \( -name '*.nii' -o -name '*.nii.gz' \)
+seed npy -name '*.npy'
+for target in dicom nifti npy; do
+  echo "fuzz: $target for ${seconds}s"
+  cargo fuzz run --fuzz-dir fuzz "$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$seconds" -max_len=300000 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 \
+    | grep -E "stat::number_of_executed_units|Done|ERROR|panicked|SUMMARY|crash" || true
+  # cargo fuzz exits non-zero on a crash; PIPESTATUS keeps that visible.
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: $target found a crash (see fuzz/artifacts/$target)"; exit 1; }
+done

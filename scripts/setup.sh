@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building and testing Dafne needs on Debian/Ubuntu, skipping what is present.
+# Usage: scripts/setup.sh [--test]   (--test adds the reference tools the test suite compares with)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+packages=(build-essential cmake pkg-config)
+if [ "$want_test" -eq 1 ]; then
+  packages+=(python3-venv dcm2niix)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: Rust is missing; installing it with rustup (https://rustup.rs)"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt -c clippy
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+
+if [ "$want_test" -eq 1 ]; then
+  # Reference implementations the tests compare against (test-time only; the product needs no Python).
+  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import nibabel, pydicom, pytest" 2>/dev/null; then
+    echo "setup: creating .venv with the Python reference tools"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r tests/reference/requirements.txt
+  fi
+  if ! command -v cargo-fuzz >/dev/null 2>&1 && [ "${DAFNE_SKIP_FUZZ:-0}" != 1 ]; then
+    echo "setup: installing cargo-fuzz"
+    cargo install -q --locked cargo-fuzz
+  fi
+fi

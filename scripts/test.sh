@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, the dependency-direction check, the Rust test suite,
+# the comparisons with reference tools (nibabel, dcm2niix) and a short fuzz smoke run.
+# Installs what is missing first (scripts/setup.sh --test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+bash scripts/setup.sh --test
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+echo "== format"
+cargo fmt --all -- --check
+
+echo "== dependency directions"
+bash scripts/check-deps.sh
+
+echo "== clippy"
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace
+
+echo "== reference comparisons (nibabel, dcm2niix)"
+cargo build -q -p dafne-cli
+DAFNE_BIN="$PWD/target/debug/dafne" .venv/bin/python -m pytest -q tests/reference
+
+if [ "${DAFNE_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz smoke (${DAFNE_FUZZ_SECONDS:-20} s per target)"
+  bash scripts/fuzz.sh "${DAFNE_FUZZ_SECONDS:-20}"
+fi
+echo "== all tests passed"
