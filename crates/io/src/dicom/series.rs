@@ -229,6 +229,7 @@ fn stack_entry(mut headers: Vec<SliceHeader>) -> SeriesEntry {
 fn multi_frame_entry(h: SliceHeader) -> SeriesEntry {
     let dims = [h.cols, h.rows, h.frames, 1];
     let mut e = entry_skeleton(std::slice::from_ref(&h), dims);
+    e.frame_order = Some((0..h.frames).collect());
     let fg = &h.frame_geometry;
     let complete = fg.len() == h.frames && fg.iter().all(|f| f.ipp.is_some() && f.iop.is_some());
     e.rescale = if fg.len() == h.frames && fg.iter().any(|f| f.rescale.is_some()) {
