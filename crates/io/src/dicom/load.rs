@@ -113,6 +113,7 @@ fn decode_slice_into<T: Sample>(path: &Path, out: &mut [T]) -> Result<(), DicomE
             Some(b"DICM") => &buf[128..],
             _ => &buf[..],
         };
+        super::lengths::check(body).map_err(|reason| DicomError::Parse { path: path.to_path_buf(), reason })?;
         let head = OpenFileOptions::new()
             .read_preamble(ReadPreamble::Never)
             .read_until(tags::PIXEL_DATA)

@@ -6,6 +6,7 @@
 //! ImagePositionPatient; and real values keep their rescale.
 
 mod header;
+mod lengths;
 mod load;
 mod parse;
 mod pixels;

@@ -6,7 +6,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 
-use super::DicomError;
+use super::{lengths, DicomError};
 
 fn parse(body: &[u8]) -> Result<DefaultDicomObject, dicom_object::ReadError> {
     OpenFileOptions::new().read_preamble(ReadPreamble::Never).read_to(tags::PIXEL_DATA).from_reader(body)
@@ -18,6 +18,7 @@ pub fn parse_object(bytes: &[u8], path: &Path) -> Result<DefaultDicomObject, Dic
         Some(b"DICM") => &bytes[128..],
         _ => bytes,
     };
+    lengths::check(body).map_err(|reason| DicomError::Parse { path: path.to_path_buf(), reason })?;
     let err = match parse(body) {
         Ok(obj) => return Ok(obj),
         Err(e) => e,
