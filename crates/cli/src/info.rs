@@ -26,7 +26,8 @@ pub fn run(args: &InfoArgs) -> Result<ExitCode, Error> {
 }
 
 fn fmt_row(r: &[f64; 4]) -> String {
-    r.iter().map(|v| format!("{v:>11.4}")).collect::<Vec<_>>().join(" ")
+    // Round first so that -0.00001 does not print as "-0.0000".
+    r.iter().map(|v| format!("{:>11.4}", (v * 1e4).round() / 1e4 + 0.0)).collect::<Vec<_>>().join(" ")
 }
 
 fn print_series(s: &SeriesSummary, selected: bool) {
