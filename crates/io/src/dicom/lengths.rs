@@ -11,6 +11,14 @@ const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
 /// Nesting deeper than this is not a real file.
 const MAX_DEPTH: usize = 32;
 
+/// In implicit VR only the dictionary tells a sequence from opaque bytes.
+fn dictionary_says_sequence(tag: (u16, u16)) -> bool {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    use dicom_core::VR;
+    let entry = dicom_dictionary_std::StandardDataDictionary.by_tag(dicom_core::Tag(tag.0, tag.1));
+    matches!(entry.map(|e| e.vr()), Some(VirtualVr::Exact(VR::SQ)))
+}
+
 #[derive(Clone, Copy)]
 struct Syntax {
     explicit: bool,
@@ -46,27 +54,43 @@ impl Walker<'_> {
             if tag == ITEM_END || tag == SEQUENCE_END {
                 return Ok(pos + 8);
             }
-            if tag == ITEM {
+            if tag.0 == 0xFFFE {
+                // Items and other group-FFFE elements have no VR: tag and a 4-byte length.
                 let len = self.u32_at(pos + 4, syntax.big)?;
-                pos = self.value(pos + 8, len, end, syntax, depth, (!raw_items).then_some(false), tag)?;
+                let walk_as = (tag == ITEM && !raw_items).then_some(false);
+                pos = self.value(pos + 8, len, end, syntax, depth, walk_as, tag)?;
                 continue;
             }
-            let (len, header, is_seq) = if syntax.explicit {
+            // (header size, length, syntax inside an undefined-length value, is a sequence)
+            let (header, len, inner, is_seq) = if syntax.explicit {
                 let vr = self.buf.get(pos + 4..pos + 6).ok_or("file ends inside an element header")?;
-                let long = matches!(vr, b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"OV" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR" | b"SV" | b"UV");
-                if long {
-                    (self.u32_at(pos + 8, syntax.big)?, 12, vr == b"SQ")
+                // As dicom-parser decodes: these VRs have a 2-byte length; every other one,
+                // unknown codes included (read as UN), a reserved field and a 4-byte length.
+                let short = matches!(
+                    vr,
+                    b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS" | b"LO" | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US"
+                );
+                if short {
+                    (8, self.u16_at(pos + 6, syntax.big)? as u32, syntax, false)
                 } else {
-                    (self.u16_at(pos + 6, syntax.big)? as u32, 8, false)
+                    let len = self.u32_at(pos + 8, syntax.big)?;
+                    // An undefined-length UN is a sequence encoded in implicit VR little endian.
+                    let inner = if vr == b"SQ" { syntax } else { Syntax { explicit: false, big: false } };
+                    (12, len, inner, vr == b"SQ")
                 }
             } else {
-                // Implicit VR: an undefined length means a sequence, unless it is pixel data.
-                (self.u32_at(pos + 4, syntax.big)?, 8, tag != PIXEL_DATA)
+                (8, self.u32_at(pos + 4, syntax.big)?, syntax, dictionary_says_sequence(tag))
             };
-            // Defined-length values are opaque here (a defined-length sequence is bounded by them);
-            // undefined-length ones are walked: data-set items for sequences, byte items otherwise.
-            let inside = (len == UNDEFINED).then_some(!is_seq);
-            pos = self.value(pos + header, len, end, syntax, depth, inside, tag)?;
+            // Sequences are walked item by item (the parser reads inside them); other defined-
+            // length values are opaque; undefined-length ones are walked to their delimiter:
+            // byte items for pixel data, data-set items otherwise.
+            pos = if len == UNDEFINED && tag == PIXEL_DATA {
+                self.walk(pos + header, end, syntax, depth + 1, true)?
+            } else if len == UNDEFINED {
+                self.walk(pos + header, end, inner, depth + 1, false)?
+            } else {
+                self.value(pos + header, len, end, syntax, depth, is_seq.then_some(false), tag)?
+            };
             if depth == 0 && tag == PIXEL_DATA {
                 return Ok(pos);
             }
@@ -78,8 +102,8 @@ impl Walker<'_> {
     #[allow(clippy::too_many_arguments)]
     fn value(&self, start: usize, len: u32, end: usize, syntax: Syntax, depth: usize, walk_as: Option<bool>, tag: (u16, u16)) -> Result<usize, String> {
         if len == UNDEFINED {
-            // Undefined length: walk to the matching delimiter.
-            return self.walk(start, end, syntax, depth + 1, walk_as.unwrap_or(true));
+            // An undefined-length item: walk to its delimiter.
+            return self.walk(start, end, syntax, depth + 1, walk_as.is_none());
         }
         let stop = start.checked_add(len as usize).filter(|s| *s <= end).ok_or_else(|| {
             format!(
@@ -156,5 +180,33 @@ mod tests {
         f.extend([1, 2, 3]);
         let err = check(&f).unwrap_err();
         assert!(err.contains("(0009,0010) declares 3000000000 bytes"), "{err}");
+    }
+
+    #[test]
+    fn unknown_vr_codes_read_as_un_with_a_long_length_are_checked_too() {
+        // Regression (fuzz): a mutated VR "XX" in big-endian data is decoded by dicom-parser as
+        // UN with a 4-byte length; reading it as a 2-byte length let 3 GB through.
+        let mut f = b"DICM".to_vec();
+        f.extend(explicit_element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.2\0"));
+        f.extend([0x00, 0x09, 0x00, 0x10, b'X', b'X', 0, 0]);
+        f.extend(3_000_000_000u32.to_be_bytes());
+        f.extend([0; 16]);
+        let err = check(&f).unwrap_err();
+        assert!(err.contains("declares 3000000000 bytes"), "{err}");
+    }
+
+    #[test]
+    fn nested_sequence_items_are_checked() {
+        let mut f = b"DICM".to_vec();
+        f.extend(explicit_element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1\0"));
+        // SQ of defined length 16 holding an item whose element declares 1 GB.
+        f.extend([0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0]);
+        f.extend(16u32.to_le_bytes());
+        f.extend([0xFE, 0xFF, 0x00, 0xE0]);
+        f.extend(8u32.to_le_bytes());
+        f.extend([0x08, 0x00, 0x50, 0x11, b'O', b'B', 0, 0]);
+        f.extend(1_000_000_000u32.to_le_bytes());
+        let err = check(&f).unwrap_err();
+        assert!(err.contains("declares"), "{err}");
     }
 }
