@@ -36,7 +36,10 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, Error> {
         eprintln!("warning: {w}");
     }
     if !loaded.skipped.is_empty() {
-        eprintln!("note: {} file(s) in the folder were not used (see `dafne info`)", loaded.skipped.len());
+        eprintln!(
+            "note: {} file(s) in the folder were not used (see `dafne info`)",
+            loaded.skipped.len()
+        );
     }
     if let Some(plane) = args.orient {
         let plane = match plane {
@@ -51,6 +54,12 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode, Error> {
     }
     dafne_io::save(&loaded.volume, &args.output)?;
     let v = &loaded.volume;
-    eprintln!("wrote {} ({:?} {}, {})", args.output.display(), v.shape(), v.voxels().dtype().name(), v.geometry.axcodes_ras());
+    eprintln!(
+        "wrote {} ({:?} {}, {})",
+        args.output.display(),
+        v.shape(),
+        v.voxels().dtype().name(),
+        v.geometry.axcodes_ras()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -27,12 +27,19 @@ pub fn run(args: &InfoArgs) -> Result<ExitCode, Error> {
 
 fn fmt_row(r: &[f64; 4]) -> String {
     // Round first so that -0.00001 does not print as "-0.0000".
-    r.iter().map(|v| format!("{:>11.4}", (v * 1e4).round() / 1e4 + 0.0)).collect::<Vec<_>>().join(" ")
+    r.iter()
+        .map(|v| format!("{:>11.4}", (v * 1e4).round() / 1e4 + 0.0))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn print_series(s: &SeriesSummary, selected: bool) {
     let mark = if selected { " (selected file)" } else { "" };
-    println!("series {}{mark}: {}", s.index, s.info.description.as_deref().unwrap_or("(no description)"));
+    println!(
+        "series {}{mark}: {}",
+        s.index,
+        s.info.description.as_deref().unwrap_or("(no description)")
+    );
     if let Some(m) = &s.info.modality {
         println!("  modality        {m}");
     }
@@ -44,11 +51,23 @@ fn print_series(s: &SeriesSummary, selected: bool) {
     }
     println!("  format          {}", s.info.format);
     println!("  shape           {:?}  ({} file(s))", s.shape, s.files);
-    println!("  dtype           {}", s.dtype.as_deref().unwrap_or("unknown"));
-    println!("  spacing_mm      {:.4} x {:.4} x {:.4}", s.spacing_mm[0], s.spacing_mm[1], s.spacing_mm[2]);
-    println!("  orientation     {} (geometry from {:?})", s.axcodes, s.geometry_source);
+    println!(
+        "  dtype           {}",
+        s.dtype.as_deref().unwrap_or("unknown")
+    );
+    println!(
+        "  spacing_mm      {:.4} x {:.4} x {:.4}",
+        s.spacing_mm[0], s.spacing_mm[1], s.spacing_mm[2]
+    );
+    println!(
+        "  orientation     {} (geometry from {:?})",
+        s.axcodes, s.geometry_source
+    );
     match s.rescale.uniform() {
-        Some(m) => println!("  rescale         slope {} intercept {}", m.slope, m.intercept),
+        Some(m) => println!(
+            "  rescale         slope {} intercept {}",
+            m.slope, m.intercept
+        ),
         None => println!("  rescale         per slice"),
     }
     println!("  affine (RAS)");

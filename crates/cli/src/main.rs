@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "dafne", version, about = "Dafne: segmentation of MR images, headless")]
+#[command(
+    name = "dafne",
+    version,
+    about = "Dafne: segmentation of MR images, headless"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -111,12 +111,9 @@ impl Geometry {
         let mut used = [false; 3];
         let mut codes = ['?'; 3];
         // Assign axes in order of how clearly they align with a world axis.
-        let mut order: Vec<(usize, usize, f64)> = Vec::new();
-        for axis in 0..3 {
-            for world in 0..3 {
-                order.push((axis, world, ras[world][axis].abs()));
-            }
-        }
+        let mut order: Vec<(usize, usize, f64)> = (0..3)
+            .flat_map(|axis| (0..3).map(move |world| (axis, world, ras[world][axis].abs())))
+            .collect();
         order.sort_by(|a, b| b.2.total_cmp(&a.2));
         let mut done = [false; 3];
         for (axis, world, mag) in order {

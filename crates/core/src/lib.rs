@@ -14,6 +14,6 @@ mod voxels;
 
 pub use geometry::{flip_lps_ras, matmul, Affine, Geometry, GeometrySource};
 pub use permute::{permute_axes, AxisMap};
-pub use reorient::{reorient, invert_slices, PlaneOrientation};
+pub use reorient::{invert_slices, reorient, PlaneOrientation};
 pub use volume::{LinearMap, Rescale, SeriesInfo, Volume, VolumeError};
 pub use voxels::{DType, Voxels};

@@ -12,7 +12,10 @@ pub struct AxisMap {
 }
 
 impl AxisMap {
-    pub const IDENTITY: AxisMap = AxisMap { source: [0, 1, 2], flip: [false; 3] };
+    pub const IDENTITY: AxisMap = AxisMap {
+        source: [0, 1, 2],
+        flip: [false; 3],
+    };
 
     pub fn is_identity(&self) -> bool {
         *self == Self::IDENTITY
@@ -31,7 +34,12 @@ impl AxisMap {
     }
 
     pub fn new_dims(&self, dims: [usize; 4]) -> [usize; 4] {
-        [dims[self.source[0]], dims[self.source[1]], dims[self.source[2]], dims[3]]
+        [
+            dims[self.source[0]],
+            dims[self.source[1]],
+            dims[self.source[2]],
+            dims[3],
+        ]
     }
 
     /// The affine of the permuted array, so each voxel keeps its place in patient space.
@@ -87,7 +95,9 @@ pub fn permute_axes<T: Copy>(data: &[T], dims: [usize; 4], map: &AxisMap) -> (Ve
                     let start = row as usize;
                     out.extend_from_slice(&data[start..start + new_dims[0]]);
                 } else {
-                    out.extend((0..new_dims[0] as isize).map(|i| data[(row + i * step[0]) as usize]));
+                    out.extend(
+                        (0..new_dims[0] as isize).map(|i| data[(row + i * step[0]) as usize]),
+                    );
                 }
             }
         }
@@ -103,8 +113,13 @@ mod tests {
     fn transpose_and_flip_move_each_voxel_to_its_new_index() {
         // dims 2 x 3 x 4: value = i + 10 j + 100 k
         let dims = [2, 3, 4, 1];
-        let data: Vec<i32> = (0..24).map(|n| (n % 2) + 10 * ((n / 2) % 3) + 100 * (n / 6)).collect();
-        let map = AxisMap { source: [2, 0, 1], flip: [true, false, false] };
+        let data: Vec<i32> = (0..24)
+            .map(|n| (n % 2) + 10 * ((n / 2) % 3) + 100 * (n / 6))
+            .collect();
+        let map = AxisMap {
+            source: [2, 0, 1],
+            flip: [true, false, false],
+        };
         let (out, nd) = permute_axes(&data, dims, &map);
         assert_eq!(nd, [4, 2, 3, 1]);
         for k in 0..3 {
@@ -120,8 +135,16 @@ mod tests {
 
     #[test]
     fn affine_follows_the_voxels() {
-        let affine = [[2.0, 0.0, 0.0, 5.0], [0.0, 3.0, 0.0, 6.0], [0.0, 0.0, 4.0, 7.0], [0.0, 0.0, 0.0, 1.0]];
-        let map = AxisMap { source: [1, 0, 2], flip: [false, false, true] };
+        let affine = [
+            [2.0, 0.0, 0.0, 5.0],
+            [0.0, 3.0, 0.0, 6.0],
+            [0.0, 0.0, 4.0, 7.0],
+            [0.0, 0.0, 0.0, 1.0],
+        ];
+        let map = AxisMap {
+            source: [1, 0, 2],
+            flip: [false, false, true],
+        };
         let a = map.apply_to_affine(&affine, [10, 20, 30, 1]);
         // new voxel (0,0,0) is old (0,0,29)
         assert_eq!([a[0][3], a[1][3], a[2][3]], [5.0, 6.0, 7.0 + 4.0 * 29.0]);

@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::map_voxels;
 use crate::permute::{permute_axes, AxisMap};
 use crate::volume::{LinearMap, Rescale, Volume};
 use crate::voxels::Voxels;
-use crate::map_voxels;
 
 /// The plane the user pages through. Axis conventions follow the original's reformat
 /// (Axial: rows A->P, columns R->L, slices I->S; Sagittal: rows S->I, columns P->A, slices R->L;
@@ -71,7 +71,13 @@ pub fn reorient(volume: &mut Volume, plane: PlaneOrientation) {
 pub fn invert_slices(volume: &mut Volume) {
     let mut flip = [false; 3];
     flip[volume.slice_axis()] = true;
-    apply(volume, &AxisMap { source: [0, 1, 2], flip });
+    apply(
+        volume,
+        &AxisMap {
+            source: [0, 1, 2],
+            flip,
+        },
+    );
 }
 
 fn apply(volume: &mut Volume, map: &AxisMap) {
@@ -130,8 +136,14 @@ mod tests {
         ];
         let dims = [4, 5, 6, 1];
         let data: Vec<i16> = (0..120).collect();
-        Volume::new(dims, Voxels::I16(data), Rescale::Uniform(LinearMap::IDENTITY), Geometry::new(affine, GeometrySource::Dicom), SeriesInfo::default())
-            .unwrap()
+        Volume::new(
+            dims,
+            Voxels::I16(data),
+            Rescale::Uniform(LinearMap::IDENTITY),
+            Geometry::new(affine, GeometrySource::Dicom),
+            SeriesInfo::default(),
+        )
+        .unwrap()
     }
 
     fn positions(v: &Volume) -> Vec<(i64, [i64; 3])> {
@@ -153,7 +165,11 @@ mod tests {
     #[test]
     fn reorient_keeps_every_voxel_in_place_and_sets_the_plane() {
         let before = positions(&sagittal_volume());
-        for plane in [PlaneOrientation::Axial, PlaneOrientation::Coronal, PlaneOrientation::Sagittal] {
+        for plane in [
+            PlaneOrientation::Axial,
+            PlaneOrientation::Coronal,
+            PlaneOrientation::Sagittal,
+        ] {
             let mut v = sagittal_volume();
             reorient(&mut v, plane);
             assert_eq!(positions(&v), before, "{plane:?}");

@@ -9,7 +9,11 @@ use crate::with_voxels;
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
     #[error("voxel count {got} does not match dims {dims:?} ({expected} voxels)")]
-    Shape { dims: [usize; 4], expected: usize, got: usize },
+    Shape {
+        dims: [usize; 4],
+        expected: usize,
+        got: usize,
+    },
     #[error("{got} rescale entries for {planes} planes")]
     RescaleLength { planes: usize, got: usize },
     #[error("slice axis {0} is not 0, 1 or 2")]
@@ -24,7 +28,10 @@ pub struct LinearMap {
 }
 
 impl LinearMap {
-    pub const IDENTITY: LinearMap = LinearMap { slope: 1.0, intercept: 0.0 };
+    pub const IDENTITY: LinearMap = LinearMap {
+        slope: 1.0,
+        intercept: 0.0,
+    };
 
     pub fn is_identity(&self) -> bool {
         self.slope == 1.0 && self.intercept == 0.0
@@ -49,7 +56,9 @@ impl Rescale {
     /// One map when every plane has the same one.
     pub fn simplified(self) -> Rescale {
         match self {
-            Rescale::PerPlane(v) if !v.is_empty() && v.iter().all(|m| *m == v[0]) => Rescale::Uniform(v[0]),
+            Rescale::PerPlane(v) if !v.is_empty() && v.iter().all(|m| *m == v[0]) => {
+                Rescale::Uniform(v[0])
+            }
             other => other,
         }
     }
@@ -105,16 +114,30 @@ impl Volume {
     ) -> Result<Self, VolumeError> {
         let expected = dims.iter().product::<usize>();
         if voxels.len() != expected {
-            return Err(VolumeError::Shape { dims, expected, got: voxels.len() });
+            return Err(VolumeError::Shape {
+                dims,
+                expected,
+                got: voxels.len(),
+            });
         }
         let rescale = rescale.simplified();
         if let Rescale::PerPlane(v) = &rescale {
             let planes = dims[2] * dims[3];
             if v.len() != planes {
-                return Err(VolumeError::RescaleLength { planes, got: v.len() });
+                return Err(VolumeError::RescaleLength {
+                    planes,
+                    got: v.len(),
+                });
             }
         }
-        Ok(Volume { dims, voxels, rescale, geometry, slice_axis: 2, info })
+        Ok(Volume {
+            dims,
+            voxels,
+            rescale,
+            geometry,
+            slice_axis: 2,
+            info,
+        })
     }
 
     pub fn dims(&self) -> [usize; 4] {
@@ -172,11 +195,19 @@ impl Volume {
         }
         let plane = ijkt[2] + d[2] * ijkt[3];
         let index = ijkt[0] + d[0] * (ijkt[1] + d[1] * plane);
-        self.voxels.get_f64(index).map(|s| self.rescale.for_plane(plane).apply(s))
+        self.voxels
+            .get_f64(index)
+            .map(|s| self.rescale.for_plane(plane).apply(s))
     }
 
     /// Replaces the voxels, dims and geometry in one step (used by reorientation).
-    pub(crate) fn replace_data(&mut self, dims: [usize; 4], voxels: Voxels, rescale: Rescale, geometry: Geometry) {
+    pub(crate) fn replace_data(
+        &mut self,
+        dims: [usize; 4],
+        voxels: Voxels,
+        rescale: Rescale,
+        geometry: Geometry,
+    ) {
         self.dims = dims;
         self.voxels = voxels;
         self.rescale = rescale;
@@ -186,7 +217,9 @@ impl Volume {
 
 fn real_f32<T: Scalar>(stored: &[T], plane: usize, rescale: &Rescale) -> Vec<f32> {
     match rescale {
-        Rescale::Uniform(m) if m.is_identity() => stored.iter().map(|x| x.to_f64() as f32).collect(),
+        Rescale::Uniform(m) if m.is_identity() => {
+            stored.iter().map(|x| x.to_f64() as f32).collect()
+        }
         Rescale::Uniform(m) => {
             let (s, i) = (m.slope as f32, m.intercept as f32);
             stored.iter().map(|x| x.to_f64() as f32 * s + i).collect()
@@ -211,9 +244,24 @@ mod tests {
     #[test]
     fn per_plane_rescale_applies_to_its_own_slice() {
         let g = Geometry::from_spacing([1.0; 3], GeometrySource::Missing);
-        let maps = vec![LinearMap { slope: 2.0, intercept: 1.0 }, LinearMap { slope: 0.5, intercept: -1.0 }];
-        let v = Volume::new([2, 1, 2, 1], Voxels::I16(vec![1, 2, 4, 8]), Rescale::PerPlane(maps), g, SeriesInfo::default())
-            .unwrap();
+        let maps = vec![
+            LinearMap {
+                slope: 2.0,
+                intercept: 1.0,
+            },
+            LinearMap {
+                slope: 0.5,
+                intercept: -1.0,
+            },
+        ];
+        let v = Volume::new(
+            [2, 1, 2, 1],
+            Voxels::I16(vec![1, 2, 4, 8]),
+            Rescale::PerPlane(maps),
+            g,
+            SeriesInfo::default(),
+        )
+        .unwrap();
         assert_eq!(v.to_f32(), vec![3.0, 5.0, 1.0, 3.0]);
         assert_eq!(v.real_value([1, 0, 1, 0]), Some(3.0));
         assert_eq!(v.real_value([2, 0, 0, 0]), None);
@@ -222,7 +270,13 @@ mod tests {
     #[test]
     fn wrong_voxel_count_is_refused() {
         let g = Geometry::from_spacing([1.0; 3], GeometrySource::Missing);
-        let err = Volume::new([2, 2, 2, 1], Voxels::U8(vec![0; 7]), Rescale::Uniform(LinearMap::IDENTITY), g, SeriesInfo::default());
+        let err = Volume::new(
+            [2, 2, 2, 1],
+            Voxels::U8(vec![0; 7]),
+            Rescale::Uniform(LinearMap::IDENTITY),
+            g,
+            SeriesInfo::default(),
+        );
         assert!(matches!(err, Err(VolumeError::Shape { got: 7, .. })));
     }
 }

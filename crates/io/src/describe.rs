@@ -40,7 +40,14 @@ pub struct SeriesSummary {
     pub refused: Option<String>,
 }
 
-fn summary(index: usize, info: &SeriesInfo, shape: Vec<usize>, dtype: Option<&str>, geometry: &Geometry, rescale: &Rescale) -> SeriesSummary {
+fn summary(
+    index: usize,
+    info: &SeriesInfo,
+    shape: Vec<usize>,
+    dtype: Option<&str>,
+    geometry: &Geometry,
+    rescale: &Rescale,
+) -> SeriesSummary {
     SeriesSummary {
         index,
         info: info.clone(),
@@ -60,7 +67,14 @@ fn summary(index: usize, info: &SeriesInfo, shape: Vec<usize>, dtype: Option<&st
 }
 
 fn volume_summary(v: &Volume) -> SeriesSummary {
-    let mut s = summary(0, &v.info, v.shape(), Some(v.voxels().dtype().name()), &v.geometry, v.rescale());
+    let mut s = summary(
+        0,
+        &v.info,
+        v.shape(),
+        Some(v.voxels().dtype().name()),
+        &v.geometry,
+        v.rescale(),
+    );
     s.slice_axis = v.slice_axis();
     s
 }
@@ -71,7 +85,12 @@ pub fn describe(path: &Path) -> Result<Description, Error> {
         let loaded = crate::load(path, None)?;
         let mut s = volume_summary(&loaded.volume);
         s.warnings = loaded.warnings;
-        return Ok(Description { path: path.to_path_buf(), series: vec![s], skipped: loaded.skipped, selected: Some(0) });
+        return Ok(Description {
+            path: path.to_path_buf(),
+            series: vec![s],
+            skipped: loaded.skipped,
+            selected: Some(0),
+        });
     }
     let scan = dicom::scan(path).map_err(|source| Error::ReadDicom { source })?;
     let series = scan
@@ -80,13 +99,29 @@ pub fn describe(path: &Path) -> Result<Description, Error> {
         .enumerate()
         .map(|(i, e)| {
             let d = e.dims;
-            let shape = if d[3] == 1 { d[..3].to_vec() } else { d.to_vec() };
-            let mut s = summary(i, &e.info, shape, e.dtype.map(|t| t.name()), &e.geometry, &e.rescale);
+            let shape = if d[3] == 1 {
+                d[..3].to_vec()
+            } else {
+                d.to_vec()
+            };
+            let mut s = summary(
+                i,
+                &e.info,
+                shape,
+                e.dtype.map(|t| t.name()),
+                &e.geometry,
+                &e.rescale,
+            );
             s.files = e.files.len();
             s.warnings = e.warnings.clone();
             s.refused = e.refused.clone();
             s
         })
         .collect();
-    Ok(Description { path: path.to_path_buf(), series, skipped: scan.skipped, selected: scan.selected })
+    Ok(Description {
+        path: path.to_path_buf(),
+        series,
+        skipped: scan.skipped,
+        selected: scan.selected,
+    })
 }

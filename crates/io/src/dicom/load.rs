@@ -78,7 +78,10 @@ fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), DicomError> {
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(buf))
         .map(|_| ())
-        .map_err(|e| DicomError::Parse { path: path.to_path_buf(), reason: e.to_string() })
+        .map_err(|e| DicomError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
 }
 
 /// Offset of the pixel bytes of a native little-endian file: the PixelData element whose
@@ -91,7 +94,11 @@ fn native_pixel_offset(body: &[u8], expected: usize, explicit: bool) -> Option<u
         from = start;
         while let Some(rel) = body.get(from..)?.windows(4).position(|w| w == tag) {
             let at = from + rel;
-            let (len_at, data_at) = if explicit { (at + 8, at + 12) } else { (at + 4, at + 8) };
+            let (len_at, data_at) = if explicit {
+                (at + 8, at + 12)
+            } else {
+                (at + 4, at + 8)
+            };
             if let Some(b) = body.get(len_at..len_at + 4) {
                 let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
                 if (len == expected || len == expected + 1) && data_at + expected <= body.len() {
@@ -113,21 +120,31 @@ fn decode_slice_into<T: Sample>(path: &Path, out: &mut [T]) -> Result<(), DicomE
             Some(b"DICM") => &buf[128..],
             _ => &buf[..],
         };
-        super::lengths::check(body).map_err(|reason| DicomError::Parse { path: path.to_path_buf(), reason })?;
+        super::lengths::check(body).map_err(|reason| DicomError::Parse {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         let head = OpenFileOptions::new()
             .read_preamble(ReadPreamble::Never)
             .read_until(tags::PIXEL_DATA)
             .from_reader(body)
-            .map_err(|e| DicomError::Parse { path: path.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| DicomError::Parse {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let h = header_of(&head, path)?;
         check_shape(&h, out.len(), path)?;
         let native = h.transfer_syntax == EXPLICIT_LE || h.transfer_syntax == IMPLICIT_LE;
         let expected = out.len() * T::SIZE;
         if native && h.bits_allocated as usize == T::SIZE * 8 {
-            if let Some(at) = native_pixel_offset(body, expected, h.transfer_syntax == EXPLICIT_LE) {
+            if let Some(at) = native_pixel_offset(body, expected, h.transfer_syntax == EXPLICIT_LE)
+            {
                 let shift = h.bits_allocated.saturating_sub(h.bits_stored) as u32;
                 let sign = h.signed && shift > 0 && h.bits_stored > 0;
-                for (o, b) in out.iter_mut().zip(body[at..at + expected].chunks_exact(T::SIZE)) {
+                for (o, b) in out
+                    .iter_mut()
+                    .zip(body[at..at + expected].chunks_exact(T::SIZE))
+                {
                     let v = T::from_le(b);
                     *o = if sign { v.extend_sign(shift) } else { v };
                 }
@@ -144,19 +161,28 @@ fn check_shape(h: &SliceHeader, plane: usize, path: &Path) -> Result<(), DicomEr
     if h.samples_per_pixel != 1 {
         return Err(DicomError::Unsupported {
             path: path.to_path_buf(),
-            reason: format!("{} samples per pixel (colour images are not volumes)", h.samples_per_pixel),
+            reason: format!(
+                "{} samples per pixel (colour images are not volumes)",
+                h.samples_per_pixel
+            ),
         });
     }
     if h.rows * h.cols * h.frames != plane {
-        return Err(DicomError::Inconsistent { path: path.to_path_buf() });
+        return Err(DicomError::Inconsistent {
+            path: path.to_path_buf(),
+        });
     }
     Ok(())
 }
 
 fn copy_frames<T: Sample>(frames: Frames, out: &mut [T], path: &Path) -> Result<(), DicomError> {
-    let values = T::take(frames.voxels).ok_or_else(|| DicomError::Inconsistent { path: path.to_path_buf() })?;
+    let values = T::take(frames.voxels).ok_or_else(|| DicomError::Inconsistent {
+        path: path.to_path_buf(),
+    })?;
     if values.len() != out.len() {
-        return Err(DicomError::Inconsistent { path: path.to_path_buf() });
+        return Err(DicomError::Inconsistent {
+            path: path.to_path_buf(),
+        });
     }
     out.copy_from_slice(&values);
     Ok(())
@@ -171,7 +197,10 @@ pub fn load_entry(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile>), Dic
         Some(DType::I16) => load_typed::<i16>(entry),
         Some(DType::U32) => load_typed::<u32>(entry),
         Some(DType::I32) => load_typed::<i32>(entry),
-        _ => Err(DicomError::Unsupported { path: entry.files[0].clone(), reason: "pixel type".into() }),
+        _ => Err(DicomError::Unsupported {
+            path: entry.files[0].clone(),
+            reason: "pixel type".into(),
+        }),
     }
 }
 
@@ -183,7 +212,9 @@ fn load_typed<T: Sample>(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile
     }
     if entry.files.len() != slices {
         // One file per slice is what the per-file path assumes; anything else is a bug upstream.
-        return Err(DicomError::Inconsistent { path: entry.files[0].clone() });
+        return Err(DicomError::Inconsistent {
+            path: entry.files[0].clone(),
+        });
     }
     let mut data = vec![T::default(); plane * slices];
     let results: Vec<Result<(), DicomError>> = data
@@ -191,12 +222,22 @@ fn load_typed<T: Sample>(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile
         .zip(entry.files.par_iter())
         .map(|(chunk, file)| decode_slice_into(file, chunk))
         .collect();
-    let bad: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+    let bad: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
     let skipped: Vec<SkippedFile> = entry
         .files
         .iter()
         .zip(&results)
-        .filter_map(|(f, r)| r.as_ref().err().map(|e| SkippedFile { path: f.clone(), reason: short_reason(e) }))
+        .filter_map(|(f, r)| {
+            r.as_ref().err().map(|e| SkippedFile {
+                path: f.clone(),
+                reason: short_reason(e),
+            })
+        })
         .collect();
     let (first, last) = kept_range(slices, &bad).ok_or_else(|| {
         let s = &skipped[0];
@@ -223,8 +264,13 @@ fn load_typed<T: Sample>(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile
         uniform => uniform.clone(),
     };
     let dims = [cols, rows, last - first, 1];
-    let volume = Volume::new(dims, T::wrap(data), rescale, geometry, entry.info.clone())
-        .map_err(|e| DicomError::DecodePixels { path: entry.files[0].clone(), reason: e.to_string() })?;
+    let volume =
+        Volume::new(dims, T::wrap(data), rescale, geometry, entry.info.clone()).map_err(|e| {
+            DicomError::DecodePixels {
+                path: entry.files[0].clone(),
+                reason: e.to_string(),
+            }
+        })?;
     Ok((volume, skipped))
 }
 
@@ -237,18 +283,37 @@ fn kept_range(n: usize, bad: &[usize]) -> Option<(usize, usize)> {
     ok.then_some((lead, n - trail))
 }
 
-fn load_multi_frame<T: Sample>(entry: &SeriesEntry, plane: usize, order: &[usize]) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
+fn load_multi_frame<T: Sample>(
+    entry: &SeriesEntry,
+    plane: usize,
+    order: &[usize],
+) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
     let path = &entry.files[0];
-    let bytes = std::fs::read(path).map_err(|e| DicomError::Parse { path: path.clone(), reason: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| DicomError::Parse {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     let (_, frames) = decode_in(&bytes, path)?;
-    let all = T::take(frames.voxels).ok_or_else(|| DicomError::Inconsistent { path: path.clone() })?;
+    let all =
+        T::take(frames.voxels).ok_or_else(|| DicomError::Inconsistent { path: path.clone() })?;
     let mut data = Vec::with_capacity(all.len());
     for &f in order {
-        let chunk = all.get(f * plane..(f + 1) * plane).ok_or_else(|| DicomError::Inconsistent { path: path.clone() })?;
+        let chunk = all
+            .get(f * plane..(f + 1) * plane)
+            .ok_or_else(|| DicomError::Inconsistent { path: path.clone() })?;
         data.extend_from_slice(chunk);
     }
-    let volume = Volume::new(entry.dims, T::wrap(data), entry.rescale.clone(), entry.geometry.clone(), entry.info.clone())
-        .map_err(|e| DicomError::DecodePixels { path: path.clone(), reason: e.to_string() })?;
+    let volume = Volume::new(
+        entry.dims,
+        T::wrap(data),
+        entry.rescale.clone(),
+        entry.geometry.clone(),
+        entry.info.clone(),
+    )
+    .map_err(|e| DicomError::DecodePixels {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     Ok((volume, Vec::new()))
 }
 

@@ -36,7 +36,10 @@ pub enum DicomError {
     #[error("cannot decode pixel data ({reason}): {}", path.display())]
     DecodePixels { path: PathBuf, reason: String },
     #[error("cannot list folder ({source}): {}", path.display())]
-    ListFolder { path: PathBuf, source: std::io::Error },
+    ListFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no DICOM image series found ({skipped} file(s) skipped): {}", path.display())]
     NoSeries { path: PathBuf, skipped: usize },
     #[error("{count} series found; choose one with --series N:\n{listing}")]
@@ -67,8 +70,18 @@ impl Scan {
             .map(|(i, s)| {
                 let d = s.dims;
                 let what = s.info.description.as_deref().unwrap_or("(no description)");
-                let state = s.refused.as_ref().map(|r| format!(" [cannot load: {r}]")).unwrap_or_default();
-                format!("  {i}: {what}, {}x{}x{}, {} file(s){state}", d[0], d[1], d[2], s.files.len())
+                let state = s
+                    .refused
+                    .as_ref()
+                    .map(|r| format!(" [cannot load: {r}]"))
+                    .unwrap_or_default();
+                format!(
+                    "  {i}: {what}, {}x{}x{}, {} file(s){state}",
+                    d[0],
+                    d[1],
+                    d[2],
+                    s.files.len()
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -76,13 +89,18 @@ impl Scan {
 }
 
 fn list_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), DicomError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| DicomError::ListFolder { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| DicomError::ListFolder {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if depth > 0 {
                 list_files(&path, depth - 1, out)?;
@@ -100,33 +118,52 @@ pub fn scan(path: &Path) -> Result<Scan, DicomError> {
     let (folder, picked, depth) = if path.is_dir() {
         (path.to_path_buf(), None, MAX_DEPTH)
     } else {
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         (parent.to_path_buf(), Some(path.to_path_buf()), 0)
     };
     if let Some(file) = &picked {
         // Reading the picked file first gives a precise error when the file itself is the problem.
-        std::fs::metadata(file).map_err(|e| DicomError::Parse { path: file.clone(), reason: e.to_string() })?;
+        std::fs::metadata(file).map_err(|e| DicomError::Parse {
+            path: file.clone(),
+            reason: e.to_string(),
+        })?;
     }
     let mut files = Vec::new();
     list_files(&folder, depth, &mut files)?;
     files.sort();
-    let results: Vec<Result<SliceHeader, DicomError>> = files.par_iter().map(|f| read_header(f)).collect();
+    let results: Vec<Result<SliceHeader, DicomError>> =
+        files.par_iter().map(|f| read_header(f)).collect();
     let mut headers = Vec::new();
     let mut skipped = Vec::new();
     for (file, r) in files.into_iter().zip(results) {
         match r {
             Ok(h) => headers.push(h),
-            Err(e) => skipped.push(SkippedFile { path: file, reason: short_reason(&e) }),
+            Err(e) => skipped.push(SkippedFile {
+                path: file,
+                reason: short_reason(&e),
+            }),
         }
     }
     let series = series::build_series(headers);
-    let selected = picked.as_ref().and_then(|p| series.iter().position(|s| s.files.iter().any(|f| f == p)));
+    let selected = picked
+        .as_ref()
+        .and_then(|p| series.iter().position(|s| s.files.iter().any(|f| f == p)));
     if let (Some(p), None) = (&picked, selected) {
         if let Some(s) = skipped.iter().find(|s| &s.path == p) {
-            return Err(DicomError::Parse { path: p.clone(), reason: s.reason.clone() });
+            return Err(DicomError::Parse {
+                path: p.clone(),
+                reason: s.reason.clone(),
+            });
         }
     }
-    Ok(Scan { series, skipped, selected })
+    Ok(Scan {
+        series,
+        skipped,
+        selected,
+    })
 }
 
 pub(crate) fn short_reason(e: &DicomError) -> String {
@@ -145,16 +182,30 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
     let scan = scan(path).map_err(wrap)?;
     let count = scan.series.len();
     let index = match (series, scan.selected) {
-        (Some(i), _) if i >= count => return Err(wrap(DicomError::NoSuchSeries { index: i, count })),
+        (Some(i), _) if i >= count => {
+            return Err(wrap(DicomError::NoSuchSeries { index: i, count }))
+        }
         (Some(i), _) => i,
         (None, Some(i)) => i,
         (None, None) => {
-            let loadable: Vec<usize> = (0..count).filter(|i| scan.series[*i].refused.is_none()).collect();
+            let loadable: Vec<usize> = (0..count)
+                .filter(|i| scan.series[*i].refused.is_none())
+                .collect();
             match (count, loadable.as_slice()) {
-                (0, _) => return Err(wrap(DicomError::NoSeries { path: path.to_path_buf(), skipped: scan.skipped.len() })),
+                (0, _) => {
+                    return Err(wrap(DicomError::NoSeries {
+                        path: path.to_path_buf(),
+                        skipped: scan.skipped.len(),
+                    }))
+                }
                 (1, []) => 0,
                 (_, [only]) => *only,
-                _ => return Err(wrap(DicomError::SeveralSeries { count, listing: scan.listing() })),
+                _ => {
+                    return Err(wrap(DicomError::SeveralSeries {
+                        count,
+                        listing: scan.listing(),
+                    }))
+                }
             }
         }
     };
@@ -169,7 +220,9 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
             .filter(|e| e.refused.is_none());
         match single {
             Some(e) => {
-                warnings.push(format!("its series cannot be stacked ({reason}); this file was loaded on its own"));
+                warnings.push(format!(
+                    "its series cannot be stacked ({reason}); this file was loaded on its own"
+                ));
                 entry = e;
             }
             None => return Err(wrap(DicomError::Refused { index, reason })),
@@ -178,16 +231,27 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
     let (volume, skipped) = load::load_entry(&entry).map_err(wrap)?;
     warnings.extend(entry.warnings.iter().cloned());
     if !skipped.is_empty() {
-        warnings.push(format!("{} of {} files of this series could not be read and were left out", skipped.len(), entry.files.len()));
+        warnings.push(format!(
+            "{} of {} files of this series could not be read and were left out",
+            skipped.len(),
+            entry.files.len()
+        ));
     }
     let mut all_skipped = scan.skipped;
     all_skipped.extend(skipped);
-    Ok(Loaded { volume, warnings, skipped: all_skipped })
+    Ok(Loaded {
+        volume,
+        warnings,
+        skipped: all_skipped,
+    })
 }
 
 /// Reads a whole file (header and pixels) and decodes its stored values.
 pub fn decode_file(path: &Path) -> Result<(SliceHeader, Frames), DicomError> {
-    let bytes = std::fs::read(path).map_err(|e| DicomError::Parse { path: path.to_path_buf(), reason: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| DicomError::Parse {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     decode_in(&bytes, path)
 }
 

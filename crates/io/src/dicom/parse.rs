@@ -9,7 +9,10 @@ use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use super::{lengths, DicomError};
 
 fn parse(body: &[u8]) -> Result<DefaultDicomObject, dicom_object::ReadError> {
-    OpenFileOptions::new().read_preamble(ReadPreamble::Never).read_to(tags::PIXEL_DATA).from_reader(body)
+    OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .read_to(tags::PIXEL_DATA)
+        .from_reader(body)
 }
 
 /// The object in `bytes` (with or without the 128-byte preamble), up to and including PixelData.
@@ -18,7 +21,10 @@ pub fn parse_object(bytes: &[u8], path: &Path) -> Result<DefaultDicomObject, Dic
         Some(b"DICM") => &bytes[128..],
         _ => bytes,
     };
-    lengths::check(body).map_err(|reason| DicomError::Parse { path: path.to_path_buf(), reason })?;
+    lengths::check(body).map_err(|reason| DicomError::Parse {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     let err = match parse(body) {
         Ok(obj) => return Ok(obj),
         Err(e) => e,
@@ -30,7 +36,10 @@ pub fn parse_object(bytes: &[u8], path: &Path) -> Result<DefaultDicomObject, Dic
             return Ok(obj);
         }
     }
-    Err(DicomError::Parse { path: path.to_path_buf(), reason: err.to_string() })
+    Err(DicomError::Parse {
+        path: path.to_path_buf(),
+        reason: err.to_string(),
+    })
 }
 
 /// End offset of a top-level, defined-length PixelData element, found by its tag bytes.
@@ -38,12 +47,20 @@ fn pixel_data_end(body: &[u8]) -> Option<usize> {
     let le = [0xE0u8, 0x7F, 0x10, 0x00];
     let be = [0x7Fu8, 0xE0, 0x00, 0x10];
     let mut from = 0;
-    while let Some(rel) = body.get(from..)?.windows(4).position(|w| w == le || w == be) {
+    while let Some(rel) = body
+        .get(from..)?
+        .windows(4)
+        .position(|w| w == le || w == be)
+    {
         let at = from + rel;
         let big = body[at..at + 4] == be;
         let u32_at = |o: usize| -> Option<u32> {
             let b: [u8; 4] = body.get(o..o + 4)?.try_into().ok()?;
-            Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+            Some(if big {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
         };
         let vr = body.get(at + 4..at + 6)?;
         let (len, header) = if vr == b"OW" || vr == b"OB" {

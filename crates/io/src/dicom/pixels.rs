@@ -44,10 +44,12 @@ pub fn decode(obj: &DefaultDicomObject, h: &SliceHeader) -> Result<Frames, Dicom
         path: path.to_path_buf(),
         reason: format!("{} bits allocated", h.bits_allocated),
     })?;
-    let pixels = obj.get(tags::PIXEL_DATA).ok_or_else(|| DicomError::NotAnImage {
-        path: path.to_path_buf(),
-        reason: "no pixel data".into(),
-    })?;
+    let pixels = obj
+        .get(tags::PIXEL_DATA)
+        .ok_or_else(|| DicomError::NotAnImage {
+            path: path.to_path_buf(),
+            reason: "no pixel data".into(),
+        })?;
     let count = h
         .rows
         .checked_mul(h.cols)
@@ -55,25 +57,44 @@ pub fn decode(obj: &DefaultDicomObject, h: &SliceHeader) -> Result<Frames, Dicom
         .and_then(|n| n.checked_mul(h.samples_per_pixel))
         .ok_or_else(|| corrupt(path, "image dimensions overflow"))?;
     let voxels = match pixels.value() {
-        Value::Primitive(p) if h.planar && h.samples_per_pixel > 1 => interleave(native(p, dtype, count, h)?, h),
+        Value::Primitive(p) if h.planar && h.samples_per_pixel > 1 => {
+            interleave(native(p, dtype, count, h)?, h)
+        }
         Value::Primitive(p) => native(p, dtype, count, h)?,
         Value::PixelSequence(_) => encapsulated(obj, dtype, count, h)?,
         Value::Sequence(_) => return Err(corrupt(path, "pixel data is a sequence")),
     };
     let voxels = fix_bits(voxels, h);
-    Ok(Frames { rows: h.rows, cols: h.cols, frames: h.frames, samples: h.samples_per_pixel, voxels })
+    Ok(Frames {
+        rows: h.rows,
+        cols: h.cols,
+        frames: h.frames,
+        samples: h.samples_per_pixel,
+        voxels,
+    })
 }
 
 fn corrupt(path: &Path, reason: &str) -> DicomError {
-    DicomError::DecodePixels { path: path.to_path_buf(), reason: reason.to_string() }
+    DicomError::DecodePixels {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 fn too_short(path: &Path, got: usize, expected: usize) -> DicomError {
-    corrupt(path, &format!("pixel data is shorter than the image needs ({got} of {expected} bytes)"))
+    corrupt(
+        path,
+        &format!("pixel data is shorter than the image needs ({got} of {expected} bytes)"),
+    )
 }
 
 /// Native (uncompressed) pixel data. dicom-parser already gives values in machine order.
-fn native(p: &PrimitiveValue, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
+fn native(
+    p: &PrimitiveValue,
+    dtype: DType,
+    count: usize,
+    h: &SliceHeader,
+) -> Result<Voxels, DicomError> {
     let path = h.path.as_path();
     let size = dtype.size_bytes();
     if h.bits_allocated == 1 {
@@ -82,18 +103,42 @@ fn native(p: &PrimitiveValue, dtype: DType, count: usize, h: &SliceHeader) -> Re
         if bytes.len() < needed {
             return Err(too_short(path, bytes.len(), needed));
         }
-        let bits = bytes.iter().flat_map(|b| (0..8).map(move |bit| (b >> bit) & 1)).take(count).collect();
+        let bits = bytes
+            .iter()
+            .flat_map(|b| (0..8).map(move |bit| (b >> bit) & 1))
+            .take(count)
+            .collect();
         return Ok(Voxels::U8(bits));
     }
     let voxels = match (p, dtype) {
         (PrimitiveValue::U16(v), DType::U16) => Voxels::U16(take(v, count, path, size)?.to_vec()),
-        (PrimitiveValue::U16(v), DType::I16) => Voxels::I16(take(v, count, path, size)?.iter().map(|x| *x as i16).collect()),
+        (PrimitiveValue::U16(v), DType::I16) => Voxels::I16(
+            take(v, count, path, size)?
+                .iter()
+                .map(|x| *x as i16)
+                .collect(),
+        ),
         (PrimitiveValue::I16(v), DType::I16) => Voxels::I16(take(v, count, path, size)?.to_vec()),
-        (PrimitiveValue::I16(v), DType::U16) => Voxels::U16(take(v, count, path, size)?.iter().map(|x| *x as u16).collect()),
+        (PrimitiveValue::I16(v), DType::U16) => Voxels::U16(
+            take(v, count, path, size)?
+                .iter()
+                .map(|x| *x as u16)
+                .collect(),
+        ),
         (PrimitiveValue::U32(v), DType::U32) => Voxels::U32(take(v, count, path, size)?.to_vec()),
-        (PrimitiveValue::U32(v), DType::I32) => Voxels::I32(take(v, count, path, size)?.iter().map(|x| *x as i32).collect()),
+        (PrimitiveValue::U32(v), DType::I32) => Voxels::I32(
+            take(v, count, path, size)?
+                .iter()
+                .map(|x| *x as i32)
+                .collect(),
+        ),
         (PrimitiveValue::I32(v), DType::I32) => Voxels::I32(take(v, count, path, size)?.to_vec()),
-        (PrimitiveValue::I32(v), DType::U32) => Voxels::U32(take(v, count, path, size)?.iter().map(|x| *x as u32).collect()),
+        (PrimitiveValue::I32(v), DType::U32) => Voxels::U32(
+            take(v, count, path, size)?
+                .iter()
+                .map(|x| *x as u32)
+                .collect(),
+        ),
         // OB or a byte buffer: little-endian bytes.
         _ => from_le_bytes(&p.to_bytes(), dtype, count, path)?,
     };
@@ -101,35 +146,40 @@ fn native(p: &PrimitiveValue, dtype: DType, count: usize, h: &SliceHeader) -> Re
 }
 
 fn take<'a, T>(v: &'a [T], count: usize, path: &Path, size: usize) -> Result<&'a [T], DicomError> {
-    v.get(..count).ok_or_else(|| too_short(path, v.len() * size, count * size))
+    v.get(..count)
+        .ok_or_else(|| too_short(path, v.len() * size, count * size))
 }
 
-pub(crate) fn from_le_bytes(bytes: &[u8], dtype: DType, count: usize, path: &Path) -> Result<Voxels, DicomError> {
+fn from_le_bytes(
+    bytes: &[u8],
+    dtype: DType,
+    count: usize,
+    path: &Path,
+) -> Result<Voxels, DicomError> {
     let size = dtype.size_bytes();
     let needed = count * size;
-    let b = bytes.get(..needed).ok_or_else(|| too_short(path, bytes.len(), needed))?;
-    Ok(match dtype {
-        DType::U8 => Voxels::U8(b.to_vec()),
-        DType::I8 => Voxels::I8(b.iter().map(|x| *x as i8).collect()),
-        DType::U16 => Voxels::U16(b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()),
-        DType::I16 => Voxels::I16(b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()),
-        DType::U32 => Voxels::U32(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        DType::I32 => Voxels::I32(b.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        other => {
-            return Err(DicomError::Unsupported { path: path.to_path_buf(), reason: format!("{} pixels", other.name()) })
-        }
-    })
+    let b = bytes
+        .get(..needed)
+        .ok_or_else(|| too_short(path, bytes.len(), needed))?;
+    Ok(crate::values::decode_voxels(b, dtype, false))
 }
 
 /// JPEG Extended (Process 2 & 4): the only syntax whose 12-bit form dicom-pixeldata's decoder lacks.
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 
-fn encapsulated(obj: &DefaultDicomObject, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
+fn encapsulated(
+    obj: &DefaultDicomObject,
+    dtype: DType,
+    count: usize,
+    h: &SliceHeader,
+) -> Result<Voxels, DicomError> {
     let path = h.path.as_path();
     if h.transfer_syntax == JPEG_EXTENDED && h.bits_stored > 8 {
         return jpeg12(obj, dtype, count, h);
     }
-    let decoded = obj.decode_pixel_data().map_err(|e| corrupt(path, &e.to_string()))?;
+    let decoded = obj
+        .decode_pixel_data()
+        .map_err(|e| corrupt(path, &e.to_string()))?;
     from_le_bytes(decoded.data(), dtype, count, path)
 }
 
@@ -169,7 +219,12 @@ fn fix_bits(voxels: Voxels, h: &SliceHeader) -> Voxels {
 
 /// 12-bit lossy JPEG through libjpeg-turbo-rs (pure Rust), one frame per fragment (or all
 /// fragments of a single frame concatenated).
-fn jpeg12(obj: &DefaultDicomObject, dtype: DType, count: usize, h: &SliceHeader) -> Result<Voxels, DicomError> {
+fn jpeg12(
+    obj: &DefaultDicomObject,
+    dtype: DType,
+    count: usize,
+    h: &SliceHeader,
+) -> Result<Voxels, DicomError> {
     let path = h.path.as_path();
     let Some(Value::PixelSequence(seq)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
         return Err(corrupt(path, "no encapsulated pixel data"));
@@ -180,12 +235,16 @@ fn jpeg12(obj: &DefaultDicomObject, dtype: DType, count: usize, h: &SliceHeader)
     } else if h.frames == 1 {
         vec![fragments.iter().flatten().copied().collect()]
     } else {
-        return Err(DicomError::Unsupported { path: path.to_path_buf(), reason: "12-bit JPEG frames split over several fragments".into() });
+        return Err(DicomError::Unsupported {
+            path: path.to_path_buf(),
+            reason: "12-bit JPEG frames split over several fragments".into(),
+        });
     };
     let mut samples: Vec<i16> = Vec::with_capacity(count);
     for stream in &streams {
         check_sequential_scans(stream).map_err(|reason| corrupt(path, &reason))?;
-        let image = libjpeg_turbo_rs::decompress_12bit(stream).map_err(|e| corrupt(path, &format!("12-bit JPEG: {e}")))?;
+        let image = libjpeg_turbo_rs::decompress_12bit(stream)
+            .map_err(|e| corrupt(path, &format!("12-bit JPEG: {e}")))?;
         samples.extend_from_slice(&image.data);
     }
     if samples.len() < count {

@@ -38,7 +38,11 @@ pub struct SeriesEntry {
 
 fn normal(iop: &[f64; 6]) -> [f64; 3] {
     let (r, c) = ([iop[0], iop[1], iop[2]], [iop[3], iop[4], iop[5]]);
-    [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
+    [
+        r[1] * c[2] - r[2] * c[1],
+        r[2] * c[0] - r[0] * c[2],
+        r[0] * c[1] - r[1] * c[0],
+    ]
 }
 
 fn dot(a: &[f64; 3], b: &[f64; 3]) -> f64 {
@@ -47,7 +51,10 @@ fn dot(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 
 fn same_iop(a: &Option<[f64; 6]>, b: &Option<[f64; 6]>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => a.iter().zip(b).all(|(x, y)| (x - y).abs() < SAME_ORIENTATION),
+        (Some(a), Some(b)) => a
+            .iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() < SAME_ORIENTATION),
         (None, None) => true,
         _ => false,
     }
@@ -70,8 +77,19 @@ fn info_of(h: &SliceHeader) -> SeriesInfo {
 pub fn build_series(headers: Vec<SliceHeader>) -> Vec<SeriesEntry> {
     let mut by_uid: BTreeMap<(i64, String), Vec<SliceHeader>> = BTreeMap::new();
     for h in headers {
-        let uid = h.series_uid.clone().unwrap_or_else(|| format!("(no series UID) {}", h.path.parent().map(|p| p.display().to_string()).unwrap_or_default()));
-        by_uid.entry((h.series_number.unwrap_or(i64::MAX), uid)).or_default().push(h);
+        let uid = h.series_uid.clone().unwrap_or_else(|| {
+            format!(
+                "(no series UID) {}",
+                h.path
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )
+        });
+        by_uid
+            .entry((h.series_number.unwrap_or(i64::MAX), uid))
+            .or_default()
+            .push(h);
     }
     let mut out = Vec::new();
     for (_, mut group) in by_uid {
@@ -91,7 +109,10 @@ fn split_single_frames(files: Vec<SliceHeader>) -> Vec<SeriesEntry> {
     }
     let mut planes: Vec<Vec<SliceHeader>> = Vec::new();
     for h in files {
-        match planes.iter_mut().find(|p| p[0].rows == h.rows && p[0].cols == h.cols && same_iop(&p[0].iop, &h.iop)) {
+        match planes
+            .iter_mut()
+            .find(|p| p[0].rows == h.rows && p[0].cols == h.cols && same_iop(&p[0].iop, &h.iop))
+        {
             Some(p) => p.push(h),
             None => planes.push(vec![h]),
         }
@@ -101,7 +122,10 @@ fn split_single_frames(files: Vec<SliceHeader>) -> Vec<SeriesEntry> {
         // A radial set: every slice in its own plane. Refuse it whole rather than offer N one-slice volumes.
         let mut headers: Vec<SliceHeader> = planes.into_iter().flatten().collect();
         headers.sort_by_key(|h| h.instance_number);
-        let mut e = entry_skeleton(&headers, [headers[0].cols, headers[0].rows, headers.len(), 1]);
+        let mut e = entry_skeleton(
+            &headers,
+            [headers[0].cols, headers[0].rows, headers.len(), 1],
+        );
         e.refused = Some(format!(
             "the orientation changes from slice to slice ({total} slices in {total} planes, a radial acquisition?): it cannot be stacked into one volume"
         ));
@@ -139,7 +163,8 @@ fn entry_skeleton(headers: &[SliceHeader], dims: [usize; 4]) -> SeriesEntry {
 }
 
 fn linear(r: Option<(f64, f64)>) -> LinearMap {
-    r.map(|(slope, intercept)| LinearMap { slope, intercept }).unwrap_or(LinearMap::IDENTITY)
+    r.map(|(slope, intercept)| LinearMap { slope, intercept })
+        .unwrap_or(LinearMap::IDENTITY)
 }
 
 /// Affine from the in-plane geometry of the first slice and the step between slices (LPS).
@@ -160,9 +185,16 @@ fn stack_entry(mut headers: Vec<SliceHeader>) -> SeriesEntry {
     // Duplicates: the same SOP instance stored twice.
     let before = headers.len();
     let mut seen = std::collections::HashSet::new();
-    headers.retain(|h| h.sop_instance_uid.as_ref().is_none_or(|uid| seen.insert(uid.clone())));
+    headers.retain(|h| {
+        h.sop_instance_uid
+            .as_ref()
+            .is_none_or(|uid| seen.insert(uid.clone()))
+    });
     if headers.len() < before {
-        warnings.push(format!("{} duplicate instance(s) dropped (same SOPInstanceUID in several files)", before - headers.len()));
+        warnings.push(format!(
+            "{} duplicate instance(s) dropped (same SOPInstanceUID in several files)",
+            before - headers.len()
+        ));
     }
     let h0 = headers[0].clone();
     let dims = [h0.cols, h0.rows, headers.len(), 1];
@@ -170,17 +202,25 @@ fn stack_entry(mut headers: Vec<SliceHeader>) -> SeriesEntry {
     let Some(iop) = iop else {
         headers.sort_by_key(|h| h.instance_number);
         let mut e = entry_skeleton(&headers, dims);
-        e.rescale = Rescale::PerPlane(headers.iter().map(|h| linear(h.rescale)).collect()).simplified();
+        e.rescale =
+            Rescale::PerPlane(headers.iter().map(|h| linear(h.rescale)).collect()).simplified();
         warnings.push("no ImagePositionPatient/ImageOrientationPatient: slices ordered by InstanceNumber, geometry unknown".into());
         if let Some(ps) = h0.pixel_spacing {
-            e.geometry = Geometry::from_spacing([ps[1], ps[0], h0.slice_thickness.unwrap_or(1.0)], GeometrySource::Missing);
+            e.geometry = Geometry::from_spacing(
+                [ps[1], ps[0], h0.slice_thickness.unwrap_or(1.0)],
+                GeometrySource::Missing,
+            );
         }
         e.warnings = warnings;
         return e;
     };
     let n = normal(&iop);
     let pos = |h: &SliceHeader| h.ipp.map(|p| dot(&p, &n)).unwrap_or(0.0);
-    headers.sort_by(|a, b| pos(a).total_cmp(&pos(b)).then(a.instance_number.cmp(&b.instance_number)));
+    headers.sort_by(|a, b| {
+        pos(a)
+            .total_cmp(&pos(b))
+            .then(a.instance_number.cmp(&b.instance_number))
+    });
     let mut e = entry_skeleton(&headers, dims);
     let positions: Vec<f64> = headers.iter().map(pos).collect();
     let steps: Vec<f64> = positions.windows(2).map(|w| w[1] - w[0]).collect();
@@ -203,7 +243,11 @@ fn stack_entry(mut headers: Vec<SliceHeader>) -> SeriesEntry {
     let step = if headers.len() > 1 {
         let last = headers[headers.len() - 1].ipp.unwrap_or_default();
         let k = (headers.len() - 1) as f64;
-        [(last[0] - first[0]) / k, (last[1] - first[1]) / k, (last[2] - first[2]) / k]
+        [
+            (last[0] - first[0]) / k,
+            (last[1] - first[1]) / k,
+            (last[2] - first[2]) / k,
+        ]
     } else {
         let t = h0.slice_thickness.unwrap_or(1.0);
         [n[0] * t, n[1] * t, n[2] * t]
@@ -246,23 +290,41 @@ fn multi_frame_entry(h: SliceHeader) -> SeriesEntry {
     }
     let iop = fg[0].iop.unwrap_or_default();
     if fg.iter().any(|f| !same_iop(&f.iop, &Some(iop))) {
-        e.refused = Some("frames have different orientations: they cannot be stacked into one volume".into());
+        e.refused = Some(
+            "frames have different orientations: they cannot be stacked into one volume".into(),
+        );
         return e;
     }
     let n = normal(&iop);
-    let positions: Vec<f64> = fg.iter().map(|f| dot(&f.ipp.unwrap_or_default(), &n)).collect();
+    let positions: Vec<f64> = fg
+        .iter()
+        .map(|f| dot(&f.ipp.unwrap_or_default(), &n))
+        .collect();
     let mut order: Vec<usize> = (0..h.frames).collect();
     order.sort_by(|a, b| positions[*a].total_cmp(&positions[*b]));
-    if order.windows(2).any(|w| positions[w[1]] - positions[w[0]] < SAME_POSITION_MM) {
+    if order
+        .windows(2)
+        .any(|w| positions[w[1]] - positions[w[0]] < SAME_POSITION_MM)
+    {
         e.refused = Some("several frames share a position (multi-echo or dynamic series): they cannot be stacked into one volume".into());
         return e;
     }
     let first = fg[order[0]].ipp.unwrap_or_default();
     let last = fg[order[h.frames - 1]].ipp.unwrap_or_default();
     let k = (h.frames - 1).max(1) as f64;
-    let step = [(last[0] - first[0]) / k, (last[1] - first[1]) / k, (last[2] - first[2]) / k];
-    let spacing = fg[0].pixel_spacing.or(h.pixel_spacing).unwrap_or([1.0, 1.0]);
-    e.geometry = Geometry::new(affine(&iop, &spacing, &first, step), GeometrySource::DicomFunctionalGroups);
+    let step = [
+        (last[0] - first[0]) / k,
+        (last[1] - first[1]) / k,
+        (last[2] - first[2]) / k,
+    ];
+    let spacing = fg[0]
+        .pixel_spacing
+        .or(h.pixel_spacing)
+        .unwrap_or([1.0, 1.0]);
+    e.geometry = Geometry::new(
+        affine(&iop, &spacing, &first, step),
+        GeometrySource::DicomFunctionalGroups,
+    );
     if let Rescale::PerPlane(maps) = &e.rescale {
         e.rescale = Rescale::PerPlane(order.iter().map(|i| maps[*i]).collect());
     }

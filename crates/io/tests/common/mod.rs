@@ -13,8 +13,12 @@ pub fn data_dir() -> PathBuf {
 
 /// Every line of EXPECTED.jsonl.
 pub fn expected() -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(data_dir().join("EXPECTED.jsonl")).expect("EXPECTED.jsonl in the data kit");
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("valid JSON line")).collect()
+    let text = std::fs::read_to_string(data_dir().join("EXPECTED.jsonl"))
+        .expect("EXPECTED.jsonl in the data kit");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
