@@ -55,8 +55,8 @@ impl Walker<'_> {
         })
     }
 
-    /// Walks elements from `pos` to `end`; returns where it stopped (after a delimiter or at
-    /// the end of the top-level PixelData).
+    /// Walks elements from `pos` to `end`; returns where it stopped (after a delimiter, or at
+    /// the first top-level tag past PixelData).
     /// `raw_items`: items hold bytes (encapsulated pixel data fragments), not data sets.
     fn walk(
         &self,
@@ -143,6 +143,10 @@ impl Walker<'_> {
             // Sequences are walked item by item (the parser reads inside them); other defined-
             // length values are opaque; undefined-length ones are walked to their delimiter:
             // byte items for pixel data, data-set items otherwise.
+            if depth == 0 && tag > PIXEL_DATA {
+                // The parser (read_to PixelData) stops at the first top-level tag past PixelData.
+                return Ok(pos);
+            }
             pos = if len == UNDEFINED && tag == PIXEL_DATA {
                 self.walk(pos + header, end, syntax, depth + 1, true)?
             } else if len == UNDEFINED {
@@ -158,9 +162,8 @@ impl Walker<'_> {
                     tag,
                 )?
             };
-            if depth == 0 && tag == PIXEL_DATA {
-                return Ok(pos);
-            }
+            // Elements after PixelData whose tags are lower (out of order, or garbage) are
+            // still read by the parser: keep walking.
         }
         Ok(pos)
     }
@@ -323,5 +326,30 @@ mod tests {
         f.extend(1_000_000_000u32.to_le_bytes());
         let err = check(&f).unwrap_err();
         assert!(err.contains("declares"), "{err}");
+    }
+
+    #[test]
+    fn out_of_order_elements_after_pixel_data_are_checked() {
+        // Regression (fuzz): read_to(PixelData) keeps reading while tags are lower than
+        // PixelData's, so a garbage "(04A0,1300)" after the pixel data declared 2 GB.
+        let mut f = b"DICM".to_vec();
+        f.extend(explicit_element(
+            0x0002,
+            0x0010,
+            b"UI",
+            b"1.2.840.10008.1.2.1\0",
+        ));
+        f.extend([0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0]);
+        f.extend(4u32.to_le_bytes());
+        f.extend([1, 2, 3, 4]);
+        let mut after = f.clone();
+        after.extend([0xA0, 0x04, 0x00, 0x13, b':', 0xE4, 0, 0]);
+        after.extend(2_157_460_196u32.to_le_bytes());
+        assert!(check(&after).unwrap_err().contains("(04A0,1300)"));
+        // A tag past PixelData ends the parse, whatever follows it.
+        let mut past = f;
+        past.extend([0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0]);
+        past.extend(2_000_000_000u32.to_le_bytes());
+        assert!(check(&past).is_ok());
     }
 }

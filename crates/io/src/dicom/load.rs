@@ -120,7 +120,7 @@ fn decode_slice_into<T: Sample>(path: &Path, out: &mut [T]) -> Result<(), DicomE
             Some(b"DICM") => &buf[128..],
             _ => &buf[..],
         };
-        super::lengths::check(body).map_err(|reason| DicomError::Parse {
+        let body = super::parse::checked(body).map_err(|reason| DicomError::Parse {
             path: path.to_path_buf(),
             reason,
         })?;

@@ -21,7 +21,7 @@ pub fn parse_object(bytes: &[u8], path: &Path) -> Result<DefaultDicomObject, Dic
         Some(b"DICM") => &bytes[128..],
         _ => bytes,
     };
-    lengths::check(body).map_err(|reason| DicomError::Parse {
+    let body = checked(body).map_err(|reason| DicomError::Parse {
         path: path.to_path_buf(),
         reason,
     })?;
@@ -40,6 +40,18 @@ pub fn parse_object(bytes: &[u8], path: &Path) -> Result<DefaultDicomObject, Dic
         path: path.to_path_buf(),
         reason: err.to_string(),
     })
+}
+
+/// The part of `body` the parser may safely read: all of it when every declared length fits,
+/// else everything up to the end of PixelData when the trouble is only in bytes after it.
+pub fn checked(body: &[u8]) -> Result<&[u8], String> {
+    match lengths::check(body) {
+        Ok(()) => Ok(body),
+        Err(reason) => pixel_data_end(body)
+            .map(|end| &body[..end])
+            .filter(|head| lengths::check(head).is_ok())
+            .ok_or(reason),
+    }
 }
 
 /// End offset of a top-level, defined-length PixelData element, found by its tag bytes.
