@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use dicom_dictionary_std::tags;
+use std::io::Read;
+
+use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 
 use super::DicomError;
@@ -149,15 +152,27 @@ fn frame_geometry(obj: &InMemDicomObject, frames: usize) -> Vec<FrameGeometry> {
         .collect()
 }
 
+/// Bytes read for a header: enough for nearly every file; longer headers are read whole.
+const HEADER_PREFIX: u64 = 64 * 1024;
+
 /// Reads everything but the pixel data. Err with a reason when the file is not a usable image.
 pub fn read_header(path: &Path) -> Result<SliceHeader, DicomError> {
-    let obj = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
-        .map_err(|e| DicomError::Parse {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    let parse_err = |reason: String| DicomError::Parse {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(HEADER_PREFIX).read_to_end(&mut bytes))
+        .map_err(|e| parse_err(e.to_string()))?;
+    let obj = match header_object(&bytes) {
+        Ok(obj) => obj,
+        Err(_) if bytes.len() as u64 == HEADER_PREFIX => {
+            let whole = std::fs::read(path).map_err(|e| parse_err(e.to_string()))?;
+            header_object(&whole).map_err(parse_err)?
+        }
+        Err(reason) => return Err(parse_err(reason)),
+    };
     let class = obj
         .meta()
         .media_storage_sop_class_uid
@@ -169,6 +184,20 @@ pub fn read_header(path: &Path) -> Result<SliceHeader, DicomError> {
         });
     }
     header_of(&obj, path)
+}
+
+/// Parses up to PixelData, after checking every declared length (see `lengths`).
+fn header_object(bytes: &[u8]) -> Result<DefaultDicomObject, String> {
+    let body = match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ => bytes,
+    };
+    super::lengths::check_header(body)?;
+    OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(body)
+        .map_err(|e| e.to_string())
 }
 
 pub fn header_of(obj: &DefaultDicomObject, path: &Path) -> Result<SliceHeader, DicomError> {

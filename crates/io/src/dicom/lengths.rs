@@ -27,6 +27,8 @@ struct Syntax {
 
 struct Walker<'a> {
     buf: &'a [u8],
+    /// Stop at PixelData itself (a header-only parse, `read_until`) rather than after it.
+    header_only: bool,
 }
 
 impl Walker<'_> {
@@ -143,8 +145,9 @@ impl Walker<'_> {
             // Sequences are walked item by item (the parser reads inside them); other defined-
             // length values are opaque; undefined-length ones are walked to their delimiter:
             // byte items for pixel data, data-set items otherwise.
-            if depth == 0 && tag > PIXEL_DATA {
-                // The parser (read_to PixelData) stops at the first top-level tag past PixelData.
+            if depth == 0 && (tag > PIXEL_DATA || (self.header_only && tag == PIXEL_DATA)) {
+                // The parser stops at the first top-level tag past PixelData (read_to), or at
+                // PixelData itself (read_until).
                 return Ok(pos);
             }
             pos = if len == UNDEFINED && tag == PIXEL_DATA {
@@ -203,7 +206,19 @@ impl Walker<'_> {
 /// "DICM", or a bare data set). Deflated data sets are not walked (their lengths are bounded
 /// by the inflater).
 pub fn check(body: &[u8]) -> Result<(), String> {
-    let w = Walker { buf: body };
+    check_with(body, false)
+}
+
+/// As [`check`], for a parse that stops before PixelData (the rest need not be in `body`).
+pub fn check_header(body: &[u8]) -> Result<(), String> {
+    check_with(body, true)
+}
+
+fn check_with(body: &[u8], header_only: bool) -> Result<(), String> {
+    let w = Walker {
+        buf: body,
+        header_only,
+    };
     let (mut pos, mut syntax) = (
         0,
         Syntax {
