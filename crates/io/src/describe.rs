@@ -81,6 +81,11 @@ fn volume_summary(v: &Volume) -> SeriesSummary {
 
 /// Describes every series at `path`.
 pub fn describe(path: &Path) -> Result<Description, Error> {
+    if Format::of_path(path) == Format::Nifti {
+        if let Err(crate::nifti::NiftiError::MissingImage { image }) = crate::nifti::read(path) {
+            return nifti_header_only(path, &image);
+        }
+    }
     if Format::of_path(path) != Format::Dicom {
         let loaded = crate::load(path, None)?;
         let mut s = volume_summary(&loaded.volume);
@@ -123,5 +128,37 @@ pub fn describe(path: &Path) -> Result<Description, Error> {
         series,
         skipped: scan.skipped,
         selected: scan.selected,
+    })
+}
+
+/// A `.hdr` whose `.img` is missing: what its header says, and why it cannot be loaded.
+fn nifti_header_only(path: &Path, image: &Path) -> Result<Description, Error> {
+    let h = crate::nifti::read_header(path).map_err(|source| Error::ReadNifti {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let info = SeriesInfo {
+        format: match h.version {
+            crate::nifti::NiftiVersion::Nifti1 => "NIfTI-1".into(),
+            crate::nifti::NiftiVersion::Nifti2 => "NIfTI-2".into(),
+        },
+        description: h.description.clone(),
+        ..SeriesInfo::default()
+    };
+    let geometry = Geometry::from_ras(h.affine_ras, h.affine_source);
+    let mut s = summary(
+        0,
+        &info,
+        h.shape.clone(),
+        h.dtype.map(|d| d.name()),
+        &geometry,
+        &Rescale::Uniform(h.scaling),
+    );
+    s.refused = Some(format!("the image file is missing: {}", image.display()));
+    Ok(Description {
+        path: path.to_path_buf(),
+        series: vec![s],
+        skipped: Vec::new(),
+        selected: Some(0),
     })
 }
