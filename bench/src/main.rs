@@ -24,7 +24,9 @@ fn measure(repeat: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<V
     }
     let min = times.iter().copied().fold(f64::INFINITY, f64::min);
     let max = times.iter().copied().fold(0.0, f64::max);
-    Ok(json!({"median_ms": median(times.clone()), "min_ms": min, "max_ms": max, "n": repeat, "warmup": 1}))
+    Ok(
+        json!({"median_ms": median(times.clone()), "min_ms": min, "max_ms": max, "n": repeat, "warmup": 1}),
+    )
 }
 
 fn load(path: &Path, to_f32: bool) -> Result<(), String> {
@@ -62,8 +64,15 @@ fn peak(kind: &str, path: &Path) -> Result<(), String> {
 
 fn peak_in_child(kind: &str, path: &Path) -> Result<u64, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe).args(["peak", kind]).arg(path).output().map_err(|e| e.to_string())?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| format!("peak {kind}: {}", String::from_utf8_lossy(&out.stderr)))
+    let out = Command::new(exe)
+        .args(["peak", kind])
+        .arg(path)
+        .output()
+        .map_err(|e| e.to_string())?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| format!("peak {kind}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn run_load(data: &Path, repeat: usize) -> Result<(), String> {
@@ -76,7 +85,11 @@ fn run_load(data: &Path, repeat: usize) -> Result<(), String> {
     let mut memory = serde_json::Map::new();
     for (name, path) in &inputs {
         for f32 in [false, true] {
-            let key = if f32 { format!("{name}_f32") } else { name.to_string() };
+            let key = if f32 {
+                format!("{name}_f32")
+            } else {
+                name.to_string()
+            };
             eprintln!("dafne-bench: {key}");
             variants.insert(key.clone(), measure(repeat, || load(path, f32))?);
             memory.insert(key.clone(), json!(peak_in_child(&key, path)?));
@@ -115,7 +128,9 @@ fn main() -> ExitCode {
                 None => Err("usage: dafne-bench load --data DIR [--repeat N]".into()),
             }
         }
-        _ => Err("usage: dafne-bench load --data DIR [--repeat N] | dafne-bench peak KIND PATH".into()),
+        _ => Err(
+            "usage: dafne-bench load --data DIR [--repeat N] | dafne-bench peak KIND PATH".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
