@@ -152,3 +152,21 @@ def test_bad_input_fails_with_a_clear_message(tmp_path, data):
     r = subprocess.run([dafne_bin or "dafne", "info", str(bad)], capture_output=True, text=True)
     assert r.returncode != 0
     assert "bad.nii" in r.stderr and "panicked" not in r.stderr
+
+
+@pytest.mark.parametrize("plane,codes", [("axial", "LPS"), ("sagittal", "AIL"), ("coronal", "LIP")])
+def test_reorient_keeps_every_voxel_in_place(tmp_path, data, dafne, plane, codes):
+    src = data / "nifti/nibabel/anatomical.nii"
+    out = tmp_path / f"{plane}.nii.gz"
+    dafne("convert", src, out, "--orient", plane)
+    a, b = nib.load(src), nib.load(out)
+    assert "".join(nib.aff2axcodes(b.affine)) == codes
+    a_data, a_aff = canonical(a)
+    b_data, b_aff = canonical(b)
+    np.testing.assert_array_equal(b_data, a_data)
+    np.testing.assert_allclose(b_aff, a_aff, atol=1e-3)
+    flipped = tmp_path / f"{plane}_inv.nii.gz"
+    dafne("convert", src, flipped, "--orient", plane, "--invert-slices")
+    c = nib.load(flipped)
+    np.testing.assert_array_equal(np.asanyarray(c.dataobj), np.asanyarray(b.dataobj)[:, :, ::-1])
+    np.testing.assert_array_equal(canonical(c)[0], a_data)
