@@ -11,6 +11,35 @@ const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
 /// Nesting deeper than this is not a real file.
 const MAX_DEPTH: usize = 32;
 
+/// Deflate cannot expand data by more than about 1032:1; more means a corrupt stream.
+const MAX_DEFLATE_RATIO: u64 = 1100;
+
+/// A deflated data set is inflated (bounded) and walked as explicit VR little endian.
+fn check_deflated(deflated: &[u8], header_only: bool) -> Result<(), String> {
+    use std::io::Read;
+    let limit = (deflated.len() as u64).saturating_mul(MAX_DEFLATE_RATIO) + (1 << 20);
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(limit)
+        .read_to_end(&mut inflated)
+        .map_err(|e| format!("deflated data set is corrupt: {e}"))?;
+    let w = Walker {
+        buf: &inflated,
+        header_only,
+    };
+    w.walk(
+        0,
+        inflated.len(),
+        Syntax {
+            explicit: true,
+            big: false,
+        },
+        0,
+        false,
+    )
+    .map(|_| ())
+}
+
 /// In implicit VR only the dictionary tells a sequence from opaque bytes.
 fn dictionary_says_sequence(tag: (u16, u16)) -> bool {
     use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
@@ -203,8 +232,7 @@ impl Walker<'_> {
 }
 
 /// Checks the declared lengths of `body` (the file without its 128-byte preamble, starting at
-/// "DICM", or a bare data set). Deflated data sets are not walked (their lengths are bounded
-/// by the inflater).
+/// "DICM", or a bare data set). Deflated data sets are inflated first.
 pub fn check(body: &[u8]) -> Result<(), String> {
     check_with(body, false)
 }
@@ -259,7 +287,7 @@ fn check_with(body: &[u8], header_only: bool) -> Result<(), String> {
                 explicit: true,
                 big: true,
             },
-            "1.2.840.10008.1.2.1.99" => return Ok(()),
+            "1.2.840.10008.1.2.1.99" => return check_deflated(&body[pos..], header_only),
             _ => Syntax {
                 explicit: true,
                 big: false,
@@ -366,5 +394,26 @@ mod tests {
         past.extend([0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0]);
         past.extend(2_000_000_000u32.to_le_bytes());
         assert!(check(&past).is_ok());
+    }
+
+    #[test]
+    fn deflated_data_sets_are_inflated_and_checked() {
+        // Regression (fuzz): lengths inside a deflated data set went unchecked.
+        use std::io::Write;
+        let mut dataset = explicit_element(0x0008, 0x0060, b"CS", b"MR");
+        dataset.extend([0x09, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+        dataset.extend(3_000_000_000u32.to_le_bytes());
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&dataset).unwrap();
+        let mut f = b"DICM".to_vec();
+        f.extend(explicit_element(
+            0x0002,
+            0x0010,
+            b"UI",
+            b"1.2.840.10008.1.2.1.99",
+        ));
+        f.extend(enc.finish().unwrap());
+        assert!(check(&f).unwrap_err().contains("declares 3000000000 bytes"));
     }
 }
