@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# One command for the load benchmark: prepares the peers' Python environment and inputs,
-# then runs, in the same session and on the same files, the original Dafne's loader, pydicom,
-# SimpleITK and nibabel (../shared/bench/peer) and our loader, and prints the ratios.
-# Usage: bench/run.sh [REPEAT]   (outputs in bench/out/)
+# One command for the benchmarks: prepares the peers' Python environment and inputs, then runs,
+# in the same session and on the same files,
+#   load:       the original Dafne's loader, pydicom, SimpleITK and nibabel, and our loader;
+#   morphology: scipy.ndimage / skimage as the original's mask tools call them, and dafne-roi;
+# (peers in ../shared/bench/peer) and prints the ratios.
+# Usage: bench/run.sh [REPEAT] [all|load|morphology]   (outputs in bench/out/)
+# The peer's 80-slice loops (area opening/closing take ~25 s each) run
+# DAFNE_PEER_REPEAT3D times (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeat="${1:-5}"
+part="${2:-all}"
+case "$part" in all|load|morphology) ;; *) echo "usage: bench/run.sh [REPEAT] [all|load|morphology]" >&2; exit 2;; esac
 peer="${DAFNE_PEER_BENCH:-$PWD/../shared/bench/peer}"
 out=bench/out
 mkdir -p "$out"
@@ -13,7 +19,7 @@ mkdir -p "$out"
 bash scripts/setup.sh --test >/dev/null
 if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c "import pydicom, SimpleITK, nibabel, voxel, scipy" 2>/dev/null; then
   python3 -m venv .venv-bench
-  .venv-bench/bin/pip install -q --disable-pip-version-check numpy scipy pydicom SimpleITK nibabel ormir-pyvoxel
+  .venv-bench/bin/pip install -q --disable-pip-version-check numpy scipy scikit-image pydicom SimpleITK nibabel ormir-pyvoxel
 fi
 wheel_dir="$out/wheels"
 src="$wheel_dir/dafne_dicomutils-0.2.1-py3-none-any"
@@ -28,12 +34,23 @@ fi
 
 cargo build -q --release -p dafne-bench
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE || true
-echo "bench: our loader" >&2
-./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne.json"
-echo "bench: peers (DICOM)" >&2
-.venv-bench/bin/python "$peer/bench_dicom_load.py" --data "$out/inputs" --repeat "$repeat" --cold-repeat 1 > "$out/peer_dicom.json"
-echo "bench: peers (NIfTI)" >&2
-.venv-bench/bin/python "$peer/bench_nifti.py" --data "$out/inputs" --repeat "$repeat" > "$out/peer_nifti.json"
-echo "bench: our loader again (load may have changed while the peers ran)" >&2
-./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne2.json"
-python3 bench/compare.py "$out"
+if [ "$part" != morphology ]; then
+  echo "bench: our loader" >&2
+  ./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne.json"
+  echo "bench: peers (DICOM)" >&2
+  .venv-bench/bin/python "$peer/bench_dicom_load.py" --data "$out/inputs" --repeat "$repeat" --cold-repeat 1 > "$out/peer_dicom.json"
+  echo "bench: peers (NIfTI)" >&2
+  .venv-bench/bin/python "$peer/bench_nifti.py" --data "$out/inputs" --repeat "$repeat" > "$out/peer_nifti.json"
+  echo "bench: our loader again (load may have changed while the peers ran)" >&2
+  ./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne2.json"
+fi
+if [ "$part" != load ]; then
+  echo "bench: our morphology" >&2
+  ./target/release/dafne-bench morphology --data "$out/inputs" --repeat "$repeat" > "$out/dafne_morphology.json"
+  echo "bench: peer morphology (scipy, skimage)" >&2
+  .venv-bench/bin/python "$peer/bench_morphology.py" --data "$out/inputs" --repeat "$repeat" \
+    --repeat3d "${DAFNE_PEER_REPEAT3D:-1}" > "$out/peer_morphology.json"
+  echo "bench: our morphology again" >&2
+  ./target/release/dafne-bench morphology --data "$out/inputs" --repeat "$repeat" > "$out/dafne_morphology2.json"
+fi
+python3 bench/compare.py "$out" "$part"

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A forbidden=(
   [dafne-core]='^(tauri|axum|candle-.*|tokio|dicom-.*|reqwest|nifti|zip|flate2)$'
   [dafne-io]='^(tauri|axum|candle-.*|tokio|reqwest)$'
+  [dafne-roi]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-cli]='^(tauri|axum)$'
 )
 status=0

@@ -2,8 +2,13 @@
 //! (`make_inputs.py`: an 80 x 432² DICOM series, `volume.nii.gz`, `volume.npy`) and prints one
 //! JSON line in the peers' format. Peak memory of each load is measured in a child process
 //! (`dafne-bench peak KIND PATH`) so that one load's allocations do not hide another's.
+//!
+//! `dafne-bench morphology --data DIR [--repeat N]`: the ROI morphology tools on the same masks
+//! as the peer `bench_morphology.py` (see `morphology.rs`).
 
-use std::path::{Path, PathBuf};
+mod morphology;
+
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -108,29 +113,47 @@ fn run_load(data: &Path, repeat: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The value after each `--flag` in `args` (flags without a value are ignored).
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
+    match flag(args, name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| format!("invalid {name}: {v}")),
+    }
+}
+
+const USAGE: &str = "usage: dafne-bench load --data DIR [--repeat N] | dafne-bench morphology --data DIR [--repeat N] [--slice 40] [--roi 3] [--min-size 25] | dafne-bench peak KIND PATH";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [cmd, kind, path] if cmd == "peak" => peak(kind, Path::new(path)),
         [cmd, rest @ ..] if cmd == "load" => {
-            let mut data = None;
-            let mut repeat = 5;
-            let mut it = rest.iter();
-            while let Some(a) = it.next() {
-                match a.as_str() {
-                    "--data" => data = it.next().map(PathBuf::from),
-                    "--repeat" => repeat = it.next().and_then(|r| r.parse().ok()).unwrap_or(5),
-                    _ => {}
-                }
-            }
-            match data {
-                Some(d) => run_load(&d, repeat.max(1)),
-                None => Err("usage: dafne-bench load --data DIR [--repeat N]".into()),
+            let repeat = flag(rest, "--repeat")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(5usize);
+            match flag(rest, "--data") {
+                Some(d) => run_load(Path::new(d), repeat.max(1)),
+                None => Err(USAGE.into()),
             }
         }
-        _ => Err(
-            "usage: dafne-bench load --data DIR [--repeat N] | dafne-bench peak KIND PATH".into(),
-        ),
+        [cmd, rest @ ..] if cmd == "morphology" => (|| {
+            let data = flag(rest, "--data").ok_or_else(|| USAGE.to_string())?;
+            let options = morphology::Options {
+                repeat: parsed(rest, "--repeat", 5usize)?.max(1),
+                slice: parsed(rest, "--slice", 40)?,
+                roi: parsed(rest, "--roi", 3)?,
+                min_size: parsed(rest, "--min-size", 25)?,
+            };
+            morphology::run(Path::new(data), &options)
+        })(),
+        _ => Err(USAGE.into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

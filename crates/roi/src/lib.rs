@@ -1,0 +1,31 @@
+//! ROI editing. Today: [`SliceMask`], a bit-packed 2-D binary mask (one bit per pixel, a 512 x 512
+//! slice is 32 KiB), and the mask-mode morphology of the original Dafne's editing tools
+//! ([`morphology`]): grow/shrink, fill holes, despeckle and small-hole filling (area
+//! opening/closing) and connected-component labelling, bit-exact with scipy.ndimage and
+//! skimage.morphology (checked by `tests/morphology.rs` against the real libraries).
+//!
+//! Coordinates are `(row, col)`: `row` is the image row (y, down), `col` the column (x, right),
+//! as in a NumPy slice `mask[row, col]`. Outside the mask every pixel reads as unset, which is
+//! also scipy's `border_value=0`.
+//!
+//! Brushes, contours, boolean ROI operations, interpolation and history come later (issue 3).
+
+mod components;
+mod mask;
+pub mod morphology;
+
+pub use mask::{BoundingBox, SliceMask, MAX_PIXELS};
+pub use morphology::{Connectivity, Labels};
+
+/// What went wrong building a mask.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoiError {
+    #[error("cannot create a {rows} x {cols} mask: more than {MAX_PIXELS} pixels")]
+    CreateMask { rows: usize, cols: usize },
+    #[error("cannot build a {rows} x {cols} mask from {len} pixel values")]
+    MaskFromPixels {
+        rows: usize,
+        cols: usize,
+        len: usize,
+    },
+}
