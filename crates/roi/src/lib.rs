@@ -8,14 +8,21 @@
 //! as in a NumPy slice `mask[row, col]`. Outside the mask every pixel reads as unset, which is
 //! also scipy's `border_value=0`.
 //!
-//! Brushes, contours, boolean ROI operations, interpolation and history come later (issue 3).
+//! [`RoiSet`] holds the named ROIs of a dataset; [`Editor`] applies each gesture ([`Edit`]) and
+//! keeps a bounded undo/redo history of what changed.
+//!
+//! Brushes, contours, boolean ROI operations and interpolation come later (issue 3).
 
 mod components;
+mod history;
 mod mask;
 pub mod morphology;
+mod roiset;
 
+pub use history::{Changed, Edit, Editor, Mode};
 pub use mask::{BoundingBox, SliceMask, MAX_PIXELS};
 pub use morphology::{Connectivity, Labels};
+pub use roiset::{EditError, Roi, RoiId, RoiSet};
 
 /// What went wrong building a mask.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

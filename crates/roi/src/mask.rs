@@ -120,6 +120,48 @@ impl SliceMask {
         out
     }
 
+    /// Whether `other` has the same rows and columns.
+    pub fn same_shape(&self, other: &SliceMask) -> bool {
+        self.rows == other.rows && self.cols == other.cols
+    }
+
+    /// Combines `other` into this mask word by word (`op(self_word, other_word)`). Masks of
+    /// another shape change nothing and return false.
+    pub fn combine(&mut self, other: &SliceMask, op: impl Fn(u64, u64) -> u64) -> bool {
+        if !self.same_shape(other) {
+            return false;
+        }
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a = op(*a, *b);
+        }
+        true
+    }
+
+    /// The words that differ from `other` (same shape), as `(word index, xor)` pairs: what an
+    /// undo step stores, in proportion to the change rather than to the slice.
+    pub fn xor_words(&self, other: &SliceMask) -> Vec<(u32, u64)> {
+        if !self.same_shape(other) {
+            return Vec::new();
+        }
+        self.words
+            .iter()
+            .zip(&other.words)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (a, b))| (i as u32, a ^ b))
+            .collect()
+    }
+
+    /// Flips the bits given by [`SliceMask::xor_words`]; applying the same list twice restores
+    /// the mask. Indices outside the mask are ignored.
+    pub fn toggle_words(&mut self, changes: &[(u32, u64)]) {
+        for (i, x) in changes {
+            if let Some(w) = self.words.get_mut(*i as usize) {
+                *w ^= x;
+            }
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }

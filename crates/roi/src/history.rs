@@ -1,0 +1,332 @@
+//! Editing with undo/redo. Every gesture is one [`Edit`], applied by [`Editor::apply`] and
+//! recorded as one undo step that stores only what changed: the XOR of the words of each slice
+//! mask it touched (a brush stroke costs bytes in proportion to its area, not to the slice),
+//! or the ROI a deletion removed. A new edit clears the redo list. The oldest steps are dropped
+//! beyond `max_steps` or `max_bytes`.
+
+use std::collections::VecDeque;
+
+use crate::roiset::{EditError, Roi, RoiId, RoiSet};
+use crate::SliceMask;
+
+/// How a patch combines with the mask it lands on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// mask |= patch (paint)
+    Add,
+    /// mask &= !patch (erase)
+    Remove,
+    /// mask = patch
+    Set,
+}
+
+/// One user gesture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// A brush stroke, a pasted mask, a morphology result...: `patch` applied with `mode`.
+    Mask {
+        roi: RoiId,
+        slice: usize,
+        patch: SliceMask,
+        mode: Mode,
+    },
+    /// "Erase from all ROIs": `patch` removed from every ROI on the slice.
+    EraseAll {
+        slice: usize,
+        patch: SliceMask,
+    },
+    AddRoi {
+        name: String,
+    },
+    DeleteRoi {
+        roi: RoiId,
+    },
+    RenameRoi {
+        roi: RoiId,
+        name: String,
+    },
+}
+
+/// What an edit, undo or redo changed, for the UI to redraw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// (ROI, slice) pairs whose pixels changed.
+    pub masks: Vec<(RoiId, usize)>,
+    /// ROIs added, removed or renamed.
+    pub rois: Vec<RoiId>,
+}
+
+#[derive(Clone, Debug)]
+enum Change {
+    Pixels {
+        roi: RoiId,
+        slice: usize,
+        xor: Vec<(u32, u64)>,
+    },
+    Inserted {
+        at: usize,
+        id: RoiId,
+    },
+    Removed {
+        at: usize,
+        roi: Roi,
+    },
+    Renamed {
+        id: RoiId,
+        name: String,
+    },
+}
+
+impl Change {
+    fn bytes(&self) -> usize {
+        let base = std::mem::size_of::<Change>();
+        match self {
+            Change::Pixels { xor, .. } => base + xor.len() * std::mem::size_of::<(u32, u64)>(),
+            Change::Removed { roi, .. } => {
+                base + roi
+                    .masks
+                    .values()
+                    .map(|m| m.rows() * m.cols().div_ceil(64) * 8)
+                    .sum::<usize>()
+            }
+            Change::Renamed { name, .. } => base + name.len(),
+            Change::Inserted { .. } => base,
+        }
+    }
+}
+
+/// One undo step: the changes of one gesture, in the order they were made.
+#[derive(Clone, Debug, Default)]
+struct Step {
+    changes: Vec<Change>,
+}
+
+impl Step {
+    fn bytes(&self) -> usize {
+        self.changes.iter().map(Change::bytes).sum()
+    }
+}
+
+/// A ROI set with its edit history.
+#[derive(Debug)]
+pub struct Editor {
+    rois: RoiSet,
+    undo: VecDeque<Step>,
+    redo: Vec<Step>,
+    bytes: usize,
+    max_steps: usize,
+    max_bytes: usize,
+}
+
+impl Editor {
+    /// At least 200 undo steps, at most 64 MiB of history.
+    pub const DEFAULT_MAX_STEPS: usize = 200;
+    pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
+
+    pub fn new(rois: RoiSet) -> Self {
+        Self::with_limits(rois, Self::DEFAULT_MAX_STEPS, Self::DEFAULT_MAX_BYTES)
+    }
+
+    pub fn with_limits(rois: RoiSet, max_steps: usize, max_bytes: usize) -> Self {
+        Editor {
+            rois,
+            undo: VecDeque::new(),
+            redo: Vec::new(),
+            bytes: 0,
+            max_steps,
+            max_bytes,
+        }
+    }
+
+    pub fn rois(&self) -> &RoiSet {
+        &self.rois
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    pub fn undo_steps(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Memory held by undo and redo steps.
+    pub fn history_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Applies one gesture and records it as one undo step (none when nothing changed).
+    /// On error nothing has changed.
+    pub fn apply(&mut self, edit: Edit) -> Result<(Changed, Option<RoiId>), EditError> {
+        let (step, new_id) = self.perform(edit)?;
+        let changed = changed_by(&step);
+        if !step.changes.is_empty() {
+            self.bytes = self
+                .bytes
+                .saturating_sub(self.redo.iter().map(Step::bytes).sum::<usize>());
+            self.redo.clear();
+            self.bytes += step.bytes();
+            self.undo.push_back(step);
+            self.trim();
+        }
+        Ok((changed, new_id))
+    }
+
+    pub fn undo(&mut self) -> Option<Changed> {
+        let step = self.undo.pop_back()?;
+        let inverse = self.revert(step);
+        let changed = changed_by(&inverse);
+        self.redo.push(inverse);
+        Some(changed)
+    }
+
+    pub fn redo(&mut self) -> Option<Changed> {
+        let step = self.redo.pop()?;
+        let inverse = self.revert(step);
+        let changed = changed_by(&inverse);
+        self.undo.push_back(inverse);
+        self.trim();
+        Some(changed)
+    }
+
+    fn trim(&mut self) {
+        while self.undo.len() > self.max_steps
+            || (self.bytes > self.max_bytes && !self.undo.is_empty())
+        {
+            if let Some(old) = self.undo.pop_front() {
+                self.bytes = self.bytes.saturating_sub(old.bytes());
+            }
+        }
+    }
+
+    fn perform(&mut self, edit: Edit) -> Result<(Step, Option<RoiId>), EditError> {
+        let mut step = Step::default();
+        let mut new_id = None;
+        match edit {
+            Edit::Mask {
+                roi,
+                slice,
+                patch,
+                mode,
+            } => {
+                self.rois.check_mask(&patch)?;
+                let mask = self.rois.mask_mut(roi, slice)?;
+                let before = mask.clone();
+                match mode {
+                    Mode::Add => mask.combine(&patch, |a, b| a | b),
+                    Mode::Remove => mask.combine(&patch, |a, b| a & !b),
+                    Mode::Set => mask.combine(&patch, |_, b| b),
+                };
+                let xor = before.xor_words(mask);
+                if !xor.is_empty() {
+                    step.changes.push(Change::Pixels { roi, slice, xor });
+                }
+            }
+            Edit::EraseAll { slice, patch } => {
+                self.rois.check_mask(&patch)?;
+                self.rois.check_slice(slice)?;
+                let ids: Vec<RoiId> = self
+                    .rois
+                    .rois()
+                    .iter()
+                    .filter(|r| r.masks.contains_key(&slice))
+                    .map(|r| r.id)
+                    .collect();
+                for roi in ids {
+                    let mask = self.rois.mask_mut(roi, slice)?;
+                    let before = mask.clone();
+                    mask.combine(&patch, |a, b| a & !b);
+                    let xor = before.xor_words(mask);
+                    if !xor.is_empty() {
+                        step.changes.push(Change::Pixels { roi, slice, xor });
+                    }
+                }
+            }
+            Edit::AddRoi { name } => {
+                self.rois.check_name(&name)?;
+                let id = self.rois.new_id();
+                let at = self.rois.rois().len();
+                self.rois.insert_roi(
+                    at,
+                    Roi {
+                        id,
+                        name,
+                        masks: Default::default(),
+                    },
+                );
+                step.changes.push(Change::Inserted { at, id });
+                new_id = Some(id);
+            }
+            Edit::DeleteRoi { roi } => {
+                let at = self.rois.position(roi)?;
+                let removed = self.rois.remove_roi(at);
+                step.changes.push(Change::Removed { at, roi: removed });
+            }
+            Edit::RenameRoi { roi, name } => {
+                let at = self.rois.position(roi)?;
+                if self.rois.rois()[at].name != name {
+                    self.rois.check_name(&name)?;
+                    let old = self.rois.rename_roi(at, name);
+                    step.changes.push(Change::Renamed { id: roi, name: old });
+                }
+            }
+        }
+        Ok((step, new_id))
+    }
+
+    /// Undoes `step` and returns the step that redoes it.
+    fn revert(&mut self, step: Step) -> Step {
+        self.bytes = self.bytes.saturating_sub(step.bytes());
+        let mut inverse = Step::default();
+        for change in step.changes.into_iter().rev() {
+            let back = match change {
+                Change::Pixels { roi, slice, xor } => {
+                    if let Ok(mask) = self.rois.mask_mut(roi, slice) {
+                        mask.toggle_words(&xor);
+                    }
+                    Change::Pixels { roi, slice, xor }
+                }
+                Change::Inserted { at, id } => {
+                    let at = self.rois.position(id).unwrap_or(at);
+                    Change::Removed {
+                        at,
+                        roi: self.rois.remove_roi(at),
+                    }
+                }
+                Change::Removed { at, roi } => {
+                    let id = roi.id;
+                    self.rois.insert_roi(at, roi);
+                    Change::Inserted { at, id }
+                }
+                Change::Renamed { id, name } => {
+                    let old = match self.rois.position(id) {
+                        Ok(at) => self.rois.rename_roi(at, name),
+                        Err(_) => name,
+                    };
+                    Change::Renamed { id, name: old }
+                }
+            };
+            inverse.changes.push(back);
+        }
+        self.bytes += inverse.bytes();
+        inverse
+    }
+}
+
+fn changed_by(step: &Step) -> Changed {
+    let mut out = Changed::default();
+    for c in &step.changes {
+        match c {
+            Change::Pixels { roi, slice, .. } => out.masks.push((*roi, *slice)),
+            Change::Inserted { id, .. } | Change::Renamed { id, .. } => out.rois.push(*id),
+            Change::Removed { roi, .. } => out.rois.push(roi.id),
+        }
+    }
+    out.masks.sort_unstable();
+    out.masks.dedup();
+    out
+}

@@ -1,0 +1,158 @@
+//! The ROIs of a dataset: named, each with one [`SliceMask`] per slice that has one. ROIs have
+//! stable ids so that undoing a deletion puts the ROI back where it was.
+
+use std::collections::BTreeMap;
+
+use crate::{RoiError, SliceMask};
+
+/// Stable identity of a ROI within a [`RoiSet`].
+pub type RoiId = u32;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roi {
+    pub id: RoiId,
+    pub name: String,
+    /// Masks by slice index; a slice without an entry is empty.
+    pub masks: BTreeMap<usize, SliceMask>,
+}
+
+/// Every ROI of a dataset of `slices` slices of `rows x cols`, in display order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoiSet {
+    rows: usize,
+    cols: usize,
+    slices: usize,
+    rois: Vec<Roi>,
+    next_id: RoiId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("no ROI with id {0}")]
+    NoSuchRoi(RoiId),
+    #[error("a ROI named {0:?} exists already")]
+    DuplicateName(String),
+    #[error("slice {slice} is outside the dataset ({slices} slices)")]
+    SliceOutOfRange { slice: usize, slices: usize },
+    #[error("mask of {got_rows} x {got_cols} does not fit slices of {rows} x {cols}")]
+    MaskShape {
+        rows: usize,
+        cols: usize,
+        got_rows: usize,
+        got_cols: usize,
+    },
+    #[error(transparent)]
+    Mask(#[from] RoiError),
+}
+
+impl RoiSet {
+    pub fn new(rows: usize, cols: usize, slices: usize) -> Self {
+        RoiSet {
+            rows,
+            cols,
+            slices,
+            rois: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub fn slices(&self) -> usize {
+        self.slices
+    }
+
+    pub fn rois(&self) -> &[Roi] {
+        &self.rois
+    }
+
+    pub fn get(&self, id: RoiId) -> Option<&Roi> {
+        self.rois.iter().find(|r| r.id == id)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Roi> {
+        self.rois.iter().find(|r| r.name == name)
+    }
+
+    pub(crate) fn position(&self, id: RoiId) -> Result<usize, EditError> {
+        self.rois
+            .iter()
+            .position(|r| r.id == id)
+            .ok_or(EditError::NoSuchRoi(id))
+    }
+
+    pub(crate) fn check_name(&self, name: &str) -> Result<(), EditError> {
+        match self.by_name(name) {
+            Some(_) => Err(EditError::DuplicateName(name.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn check_slice(&self, slice: usize) -> Result<(), EditError> {
+        if slice >= self.slices {
+            return Err(EditError::SliceOutOfRange {
+                slice,
+                slices: self.slices,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_mask(&self, mask: &SliceMask) -> Result<(), EditError> {
+        if mask.rows() != self.rows || mask.cols() != self.cols {
+            return Err(EditError::MaskShape {
+                rows: self.rows,
+                cols: self.cols,
+                got_rows: mask.rows(),
+                got_cols: mask.cols(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The mask of a ROI on a slice, created empty when missing.
+    pub(crate) fn mask_mut(
+        &mut self,
+        id: RoiId,
+        slice: usize,
+    ) -> Result<&mut SliceMask, EditError> {
+        self.check_slice(slice)?;
+        let empty = SliceMask::new(self.rows, self.cols)?;
+        let at = self.position(id)?;
+        Ok(self.rois[at].masks.entry(slice).or_insert(empty))
+    }
+
+    pub(crate) fn insert_roi(&mut self, at: usize, roi: Roi) {
+        self.next_id = self.next_id.max(roi.id + 1);
+        self.rois.insert(at.min(self.rois.len()), roi);
+    }
+
+    pub(crate) fn remove_roi(&mut self, at: usize) -> Roi {
+        self.rois.remove(at)
+    }
+
+    pub(crate) fn new_id(&mut self) -> RoiId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub(crate) fn rename_roi(&mut self, at: usize, name: String) -> String {
+        std::mem::replace(&mut self.rois[at].name, name)
+    }
+
+    /// Drops empty slice masks, so that two sets with the same pixels compare equal.
+    pub fn normalized(&self) -> RoiSet {
+        let mut out = self.clone();
+        for roi in &mut out.rois {
+            roi.masks.retain(|_, m| !m.is_empty());
+        }
+        out
+    }
+}

@@ -1,0 +1,230 @@
+//! Undo/redo: a long random sequence of edits undone fully restores the initial state bit for
+//! bit, redone fully restores the final one; and 200 brush strokes on a 512² x 80 dataset
+//! stay far under 100 MB of history.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use dafne_roi::{Edit, Editor, Mode, RoiSet, SliceMask};
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// A filled disc: what one brush dab paints.
+fn disc(rows: usize, cols: usize, cy: usize, cx: usize, r: usize, into: &mut SliceMask) {
+    let r2 = (r * r) as isize;
+    for y in cy.saturating_sub(r)..(cy + r + 1).min(rows) {
+        for x in cx.saturating_sub(r)..(cx + r + 1).min(cols) {
+            let (dy, dx) = (y as isize - cy as isize, x as isize - cx as isize);
+            if dy * dy + dx * dx <= r2 {
+                into.set(y, x, true);
+            }
+        }
+    }
+}
+
+fn stroke(rng: &mut Rng, rows: usize, cols: usize, dabs: usize, radius: usize) -> SliceMask {
+    let mut m = SliceMask::new(rows, cols).unwrap();
+    let (mut y, mut x) = (rng.below(rows), rng.below(cols));
+    for _ in 0..dabs {
+        disc(rows, cols, y, x, radius, &mut m);
+        y = (y + rng.below(5)).saturating_sub(2).min(rows - 1);
+        x = (x + rng.below(5)).saturating_sub(2).min(cols - 1);
+    }
+    m
+}
+
+fn random_edit(rng: &mut Rng, ed: &Editor, n: &mut usize) -> Edit {
+    let set = ed.rois();
+    let (rows, cols, slices) = (set.rows(), set.cols(), set.slices());
+    let ids: Vec<_> = set.rois().iter().map(|r| r.id).collect();
+    let pick = rng.below(100);
+    if ids.is_empty() || pick < 5 {
+        *n += 1;
+        return Edit::AddRoi {
+            name: format!("roi {n}"),
+        };
+    }
+    let roi = ids[rng.below(ids.len())];
+    match pick {
+        5..=7 => Edit::DeleteRoi { roi },
+        8..=10 => {
+            *n += 1;
+            Edit::RenameRoi {
+                roi,
+                name: format!("renamed {n}"),
+            }
+        }
+        11..=20 => {
+            let r = rng.below(6);
+            Edit::EraseAll {
+                slice: rng.below(slices),
+                patch: stroke(rng, rows, cols, 6, r),
+            }
+        }
+        _ => {
+            let mode = [Mode::Add, Mode::Add, Mode::Remove, Mode::Set][rng.below(4)];
+            let (dabs, r) = (1 + rng.below(10), rng.below(8));
+            Edit::Mask {
+                roi,
+                slice: rng.below(slices),
+                patch: stroke(rng, rows, cols, dabs, r),
+                mode,
+            }
+        }
+    }
+}
+
+#[test]
+fn a_thousand_random_edits_undone_restore_the_initial_state_bit_exactly() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut initial = Editor::new(RoiSet::new(61, 97, 5));
+    // A non-empty starting point.
+    let (_, id) = initial
+        .apply(Edit::AddRoi {
+            name: "start".into(),
+        })
+        .unwrap();
+    initial
+        .apply(Edit::Mask {
+            roi: id.unwrap(),
+            slice: 2,
+            patch: stroke(&mut rng, 61, 97, 20, 7),
+            mode: Mode::Add,
+        })
+        .unwrap();
+    let start = initial.rois().clone();
+    let mut ed = Editor::with_limits(start.clone(), 2000, usize::MAX);
+    let mut n = 0;
+    let mut applied = 0;
+    for _ in 0..1000 {
+        let edit = random_edit(&mut rng, &ed, &mut n);
+        if ed.apply(edit).is_ok() {
+            applied += 1;
+        }
+    }
+    assert!(applied > 900, "{applied}");
+    let end = ed.rois().clone();
+    let steps = ed.undo_steps();
+    for _ in 0..steps {
+        ed.undo().unwrap();
+    }
+    assert!(!ed.can_undo());
+    assert_eq!(ed.rois().normalized().rois(), start.normalized().rois());
+    for _ in 0..steps {
+        ed.redo().unwrap();
+    }
+    assert_eq!(ed.rois().normalized().rois(), end.normalized().rois());
+    // A new edit after undo clears redo.
+    ed.undo().unwrap();
+    let id = ed.rois().rois().first().map(|r| r.id);
+    if let Some(roi) = id {
+        ed.apply(Edit::Mask {
+            roi,
+            slice: 0,
+            patch: SliceMask::full(61, 97).unwrap(),
+            mode: Mode::Set,
+        })
+        .unwrap();
+        assert!(!ed.can_redo());
+    }
+}
+
+#[test]
+fn two_hundred_brush_strokes_on_a_512_by_80_dataset_stay_under_100_mb() {
+    let mut rng = Rng(42);
+    let mut ed = Editor::new(RoiSet::new(512, 512, 80));
+    let (_, id) = ed
+        .apply(Edit::AddRoi {
+            name: "muscle".into(),
+        })
+        .unwrap();
+    let roi = id.unwrap();
+    for _ in 0..200 {
+        // A stroke of 30 dabs of radius 10 px, as a user paints.
+        let patch = stroke(&mut rng, 512, 512, 30, 10);
+        let slice = rng.below(80);
+        let (changed, _) = ed
+            .apply(Edit::Mask {
+                roi,
+                slice,
+                patch,
+                mode: Mode::Add,
+            })
+            .unwrap();
+        assert_eq!(changed.masks, vec![(roi, slice)]);
+    }
+    assert_eq!(ed.undo_steps(), 200);
+    let bytes = ed.history_bytes();
+    eprintln!("history of 200 strokes: {bytes} bytes");
+    assert!(bytes < 100 << 20, "{bytes}");
+    // And far less than 200 copies of a slice (200 x 32 KiB): only the changed words are kept.
+    assert!(bytes < 200 * 32 * 1024 / 4, "{bytes}");
+    // Undo all of it.
+    while ed.undo().is_some() {}
+    assert!(ed.rois().normalized().rois()[0].masks.is_empty());
+}
+
+#[test]
+fn history_is_bounded_by_steps_and_bytes() {
+    let mut ed = Editor::with_limits(RoiSet::new(64, 64, 1), 3, usize::MAX);
+    let (_, id) = ed.apply(Edit::AddRoi { name: "a".into() }).unwrap();
+    for i in 0..10 {
+        let mut p = SliceMask::new(64, 64).unwrap();
+        p.set(i, i, true);
+        ed.apply(Edit::Mask {
+            roi: id.unwrap(),
+            slice: 0,
+            patch: p,
+            mode: Mode::Add,
+        })
+        .unwrap();
+    }
+    assert_eq!(ed.undo_steps(), 3);
+    let mut small = Editor::with_limits(RoiSet::new(64, 64, 1), 200, 1);
+    small.apply(Edit::AddRoi { name: "a".into() }).unwrap();
+    assert_eq!(small.undo_steps(), 0);
+}
+
+#[test]
+fn bad_edits_change_nothing_and_say_why() {
+    let mut ed = Editor::new(RoiSet::new(8, 8, 2));
+    let (_, id) = ed.apply(Edit::AddRoi { name: "a".into() }).unwrap();
+    let roi = id.unwrap();
+    let before = ed.rois().clone();
+    let wrong = SliceMask::new(8, 9).unwrap();
+    let err = ed
+        .apply(Edit::Mask {
+            roi,
+            slice: 0,
+            patch: wrong,
+            mode: Mode::Add,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("8 x 9"), "{err}");
+    let err = ed
+        .apply(Edit::Mask {
+            roi,
+            slice: 5,
+            patch: SliceMask::new(8, 8).unwrap(),
+            mode: Mode::Add,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("slice 5"), "{err}");
+    assert!(ed.apply(Edit::AddRoi { name: "a".into() }).is_err());
+    assert!(ed.apply(Edit::DeleteRoi { roi: 99 }).is_err());
+    assert_eq!(ed.rois(), &before);
+    assert_eq!(ed.undo_steps(), 1);
+}
