@@ -4,7 +4,7 @@
 //! or the ROI a deletion removed. A new edit clears the redo list. The oldest steps are dropped
 //! beyond `max_steps` or `max_bytes`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::roiset::{EditError, Roi, RoiId, RoiSet};
 use crate::SliceMask;
@@ -45,6 +45,56 @@ pub enum Edit {
         roi: RoiId,
         name: String,
     },
+    /// A deep copy of `roi` under a new name.
+    CopyRoi {
+        roi: RoiId,
+        name: String,
+    },
+    /// `rois[0] op rois[1] op ...`, left to right, on every slice (two ROIs: Combine; more:
+    /// Multiple combine), written into an existing ROI or a new one.
+    Combine {
+        rois: Vec<RoiId>,
+        op: BoolOp,
+        output: Output,
+    },
+    /// "Remove overlap": `roi` subtracted from every other ROI on `slice`.
+    RemoveOverlap {
+        roi: RoiId,
+        slice: usize,
+    },
+}
+
+/// The boolean operations of ROI > Combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoolOp {
+    /// A | B
+    Union,
+    /// A & !B
+    Subtraction,
+    /// A & B
+    Intersection,
+    /// A ^ B
+    Exclusion,
+}
+
+impl BoolOp {
+    fn word(self, a: u64, b: u64) -> u64 {
+        match self {
+            BoolOp::Union => a | b,
+            BoolOp::Subtraction => a & !b,
+            BoolOp::Intersection => a & b,
+            BoolOp::Exclusion => a ^ b,
+        }
+    }
+}
+
+/// Where a combination goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Replace the masks of this ROI (it may be one of the inputs).
+    Existing(RoiId),
+    /// A new ROI with this name.
+    New(String),
 }
 
 /// What an edit, undo or redo changed, for the UI to redraw.
@@ -214,16 +264,10 @@ impl Editor {
                 mode,
             } => {
                 self.rois.check_mask(&patch)?;
-                let mask = self.rois.mask_mut(roi, slice)?;
-                let before = mask.clone();
                 match mode {
-                    Mode::Add => mask.combine(&patch, |a, b| a | b),
-                    Mode::Remove => mask.combine(&patch, |a, b| a & !b),
-                    Mode::Set => mask.combine(&patch, |_, b| b),
-                };
-                let xor = before.xor_words(mask);
-                if !xor.is_empty() {
-                    step.changes.push(Change::Pixels { roi, slice, xor });
+                    Mode::Add => self.set_slice(&mut step, roi, slice, &patch, |a, b| a | b)?,
+                    Mode::Remove => self.set_slice(&mut step, roi, slice, &patch, |a, b| a & !b)?,
+                    Mode::Set => self.set_slice(&mut step, roi, slice, &patch, |_, b| b)?,
                 }
             }
             Edit::EraseAll { slice, patch } => {
@@ -237,13 +281,7 @@ impl Editor {
                     .map(|r| r.id)
                     .collect();
                 for roi in ids {
-                    let mask = self.rois.mask_mut(roi, slice)?;
-                    let before = mask.clone();
-                    mask.combine(&patch, |a, b| a & !b);
-                    let xor = before.xor_words(mask);
-                    if !xor.is_empty() {
-                        step.changes.push(Change::Pixels { roi, slice, xor });
-                    }
+                    self.set_slice(&mut step, roi, slice, &patch, |a, b| a & !b)?;
                 }
             }
             Edit::AddRoi { name } => {
@@ -266,6 +304,65 @@ impl Editor {
                 let removed = self.rois.remove_roi(at);
                 step.changes.push(Change::Removed { at, roi: removed });
             }
+            Edit::CopyRoi { roi, name } => {
+                self.rois.check_name(&name)?;
+                let masks = self
+                    .rois
+                    .get(roi)
+                    .ok_or(EditError::NoSuchRoi(roi))?
+                    .masks
+                    .clone();
+                new_id = Some(self.insert_new(&mut step, name, masks));
+            }
+            Edit::Combine { rois, op, output } => {
+                let result = self.combined(&rois, op)?;
+                match output {
+                    Output::New(name) => {
+                        self.rois.check_name(&name)?;
+                        new_id = Some(self.insert_new(&mut step, name, result));
+                    }
+                    Output::Existing(target) => {
+                        let old = &self
+                            .rois
+                            .get(target)
+                            .ok_or(EditError::NoSuchRoi(target))?
+                            .masks;
+                        let mut slices: Vec<usize> =
+                            old.keys().chain(result.keys()).copied().collect();
+                        slices.sort_unstable();
+                        slices.dedup();
+                        for slice in slices {
+                            let patch = match result.get(&slice) {
+                                Some(m) => m.clone(),
+                                None => SliceMask::new(self.rois.rows(), self.rois.cols())?,
+                            };
+                            self.set_slice(&mut step, target, slice, &patch, |_, b| b)?;
+                        }
+                    }
+                }
+            }
+            Edit::RemoveOverlap { roi, slice } => {
+                self.rois.check_slice(slice)?;
+                let current = self
+                    .rois
+                    .get(roi)
+                    .ok_or(EditError::NoSuchRoi(roi))?
+                    .masks
+                    .get(&slice)
+                    .cloned();
+                if let Some(current) = current {
+                    let others: Vec<RoiId> = self
+                        .rois
+                        .rois()
+                        .iter()
+                        .filter(|r| r.id != roi && r.masks.contains_key(&slice))
+                        .map(|r| r.id)
+                        .collect();
+                    for other in others {
+                        self.set_slice(&mut step, other, slice, &current, |a, b| a & !b)?;
+                    }
+                }
+            }
             Edit::RenameRoi { roi, name } => {
                 let at = self.rois.position(roi)?;
                 if self.rois.rois()[at].name != name {
@@ -276,6 +373,75 @@ impl Editor {
             }
         }
         Ok((step, new_id))
+    }
+
+    /// Combines `patch` into one slice mask word by word and records what changed.
+    fn set_slice(
+        &mut self,
+        step: &mut Step,
+        roi: RoiId,
+        slice: usize,
+        patch: &SliceMask,
+        op: impl Fn(u64, u64) -> u64,
+    ) -> Result<(), EditError> {
+        let mask = self.rois.mask_mut(roi, slice)?;
+        let before = mask.clone();
+        mask.combine(patch, op);
+        let xor = before.xor_words(mask);
+        if !xor.is_empty() {
+            step.changes.push(Change::Pixels { roi, slice, xor });
+        }
+        Ok(())
+    }
+
+    /// A new ROI at the end of the list, recorded so that undo removes it.
+    fn insert_new(
+        &mut self,
+        step: &mut Step,
+        name: String,
+        mut masks: BTreeMap<usize, SliceMask>,
+    ) -> RoiId {
+        masks.retain(|_, m| !m.is_empty());
+        let id = self.rois.new_id();
+        let at = self.rois.rois().len();
+        self.rois.insert_roi(at, Roi { id, name, masks });
+        step.changes.push(Change::Inserted { at, id });
+        id
+    }
+
+    /// `rois[0] op rois[1] op ...` for every slice where any input has a mask.
+    fn combined(
+        &self,
+        rois: &[RoiId],
+        op: BoolOp,
+    ) -> Result<BTreeMap<usize, SliceMask>, EditError> {
+        let inputs: Vec<&Roi> = rois
+            .iter()
+            .map(|id| self.rois.get(*id).ok_or(EditError::NoSuchRoi(*id)))
+            .collect::<Result<_, _>>()?;
+        if inputs.len() < 2 {
+            return Err(EditError::TooFewRois(inputs.len()));
+        }
+        let empty = SliceMask::new(self.rois.rows(), self.rois.cols())?;
+        let mut slices: Vec<usize> = inputs
+            .iter()
+            .flat_map(|r| r.masks.keys().copied())
+            .collect();
+        slices.sort_unstable();
+        slices.dedup();
+        let mut out = BTreeMap::new();
+        for slice in slices {
+            let mut acc = inputs[0].masks.get(&slice).unwrap_or(&empty).clone();
+            for roi in &inputs[1..] {
+                acc.combine(roi.masks.get(&slice).unwrap_or(&empty), |a, b| {
+                    op.word(a, b)
+                });
+            }
+            if !acc.is_empty() {
+                out.insert(slice, acc);
+            }
+        }
+        Ok(out)
     }
 
     /// Undoes `step` and returns the step that redoes it.

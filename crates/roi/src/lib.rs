@@ -19,7 +19,7 @@ mod mask;
 pub mod morphology;
 mod roiset;
 
-pub use history::{Changed, Edit, Editor, Mode};
+pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use mask::{BoundingBox, SliceMask, MAX_PIXELS};
 pub use morphology::{Connectivity, Labels};
 pub use roiset::{EditError, Roi, RoiId, RoiSet};

@@ -41,6 +41,8 @@ pub enum EditError {
         got_rows: usize,
         got_cols: usize,
     },
+    #[error("combining needs at least two ROIs, got {0}")]
+    TooFewRois(usize),
     #[error(transparent)]
     Mask(#[from] RoiError),
 }

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use dafne_roi::{Edit, Editor, Mode, RoiSet, SliceMask};
+use dafne_roi::{BoolOp, Edit, Editor, Mode, Output, RoiSet, SliceMask};
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -60,6 +60,37 @@ fn random_edit(rng: &mut Rng, ed: &Editor, n: &mut usize) -> Edit {
     let roi = ids[rng.below(ids.len())];
     match pick {
         5..=7 => Edit::DeleteRoi { roi },
+        21..=23 => {
+            *n += 1;
+            Edit::CopyRoi {
+                roi,
+                name: format!("copy {n}"),
+            }
+        }
+        24..=29 => {
+            let other = ids[rng.below(ids.len())];
+            let op = [
+                BoolOp::Union,
+                BoolOp::Subtraction,
+                BoolOp::Intersection,
+                BoolOp::Exclusion,
+            ][rng.below(4)];
+            *n += 1;
+            let output = if rng.below(2) == 0 {
+                Output::Existing(other)
+            } else {
+                Output::New(format!("combined {n}"))
+            };
+            Edit::Combine {
+                rois: vec![roi, other, ids[rng.below(ids.len())]],
+                op,
+                output,
+            }
+        }
+        30..=33 => Edit::RemoveOverlap {
+            roi,
+            slice: rng.below(slices),
+        },
         8..=10 => {
             *n += 1;
             Edit::RenameRoi {
@@ -227,4 +258,126 @@ fn bad_edits_change_nothing_and_say_why() {
     assert!(ed.apply(Edit::DeleteRoi { roi: 99 }).is_err());
     assert_eq!(ed.rois(), &before);
     assert_eq!(ed.undo_steps(), 1);
+}
+
+fn square(rows: usize, cols: usize, r0: usize, c0: usize, side: usize) -> SliceMask {
+    let mut m = SliceMask::new(rows, cols).unwrap();
+    for r in r0..r0 + side {
+        for c in c0..c0 + side {
+            m.set(r, c, true);
+        }
+    }
+    m
+}
+
+#[test]
+fn combine_copy_and_remove_overlap_follow_the_original_and_undo_as_one_step() {
+    let mut ed = Editor::new(RoiSet::new(10, 10, 2));
+    let a = ed
+        .apply(Edit::AddRoi { name: "A".into() })
+        .unwrap()
+        .1
+        .unwrap();
+    let b = ed
+        .apply(Edit::AddRoi { name: "B".into() })
+        .unwrap()
+        .1
+        .unwrap();
+    ed.apply(Edit::Mask {
+        roi: a,
+        slice: 0,
+        patch: square(10, 10, 0, 0, 4),
+        mode: Mode::Add,
+    })
+    .unwrap();
+    ed.apply(Edit::Mask {
+        roi: b,
+        slice: 0,
+        patch: square(10, 10, 2, 2, 4),
+        mode: Mode::Add,
+    })
+    .unwrap();
+    ed.apply(Edit::Mask {
+        roi: b,
+        slice: 1,
+        patch: square(10, 10, 5, 5, 2),
+        mode: Mode::Add,
+    })
+    .unwrap();
+    let count = |ed: &Editor, name: &str, slice: usize| {
+        ed.rois()
+            .by_name(name)
+            .and_then(|r| r.masks.get(&slice))
+            .map_or(0, |m| m.count())
+    };
+    // 16 + 16 pixels overlapping on 4.
+    for (op, expected) in [
+        (BoolOp::Union, 28),
+        (BoolOp::Subtraction, 12),
+        (BoolOp::Intersection, 4),
+        (BoolOp::Exclusion, 24),
+    ] {
+        let name = format!("{op:?}");
+        ed.apply(Edit::Combine {
+            rois: vec![a, b],
+            op,
+            output: Output::New(name.clone()),
+        })
+        .unwrap();
+        assert_eq!(count(&ed, &name, 0), expected, "{op:?}");
+    }
+    assert_eq!(count(&ed, "Union", 1), 4);
+    assert!(!ed
+        .rois()
+        .by_name("Intersection")
+        .unwrap()
+        .masks
+        .contains_key(&1));
+    // Into an existing ROI: A = A - B, one undo step restores A.
+    let steps = ed.undo_steps();
+    ed.apply(Edit::Combine {
+        rois: vec![a, b],
+        op: BoolOp::Subtraction,
+        output: Output::Existing(a),
+    })
+    .unwrap();
+    assert_eq!((count(&ed, "A", 0), ed.undo_steps()), (12, steps + 1));
+    ed.undo().unwrap();
+    assert_eq!(count(&ed, "A", 0), 16);
+    // Copy is deep; remove overlap subtracts A from every other ROI on that slice only.
+    let c = ed
+        .apply(Edit::CopyRoi {
+            roi: b,
+            name: "B copy".into(),
+        })
+        .unwrap()
+        .1
+        .unwrap();
+    ed.apply(Edit::RemoveOverlap { roi: a, slice: 0 }).unwrap();
+    assert_eq!(
+        (
+            count(&ed, "B", 0),
+            count(&ed, "B copy", 0),
+            count(&ed, "A", 0)
+        ),
+        (12, 12, 16)
+    );
+    assert_eq!(count(&ed, "B", 1), 4);
+    ed.undo().unwrap();
+    assert_eq!((count(&ed, "B", 0), count(&ed, "B copy", 0)), (16, 16));
+    assert!(ed.rois().get(c).is_some());
+    // Errors: too few ROIs, duplicate output name.
+    assert!(ed
+        .apply(Edit::Combine {
+            rois: vec![a],
+            op: BoolOp::Union,
+            output: Output::New("x".into())
+        })
+        .is_err());
+    assert!(ed
+        .apply(Edit::CopyRoi {
+            roi: a,
+            name: "B".into()
+        })
+        .is_err());
 }
