@@ -13,12 +13,14 @@
 //!
 //! Brushes, contours, boolean ROI operations and interpolation come later (issue 3).
 
+pub mod brush;
 mod components;
 mod history;
 mod mask;
 pub mod morphology;
 mod roiset;
 
+pub use brush::{Brush, BrushShape, Stroke};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use mask::{BoundingBox, SliceMask, MAX_PIXELS};
 pub use morphology::{Connectivity, Labels};
