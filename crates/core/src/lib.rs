@@ -2,17 +2,22 @@
 //! exactly, the rescale that turns stored values into real ones, and the [`Geometry`] that places
 //! each voxel in patient space (LPS millimetres, with a RAS view for NIfTI).
 //!
+//! [`SliceMask`] is the bit-packed 2-D mask every ROI is made of (editing lives in dafne-roi,
+//! import and export in dafne-io).
+//!
 //! Memory layout is the same everywhere: axis 0 varies fastest, then axis 1, axis 2 and the
 //! frame axis (time or contrast). For DICOM, axis 0 is the column, axis 1 the row and axis 2 the
 //! slice, as in ITK and NIfTI. No IO, no async, no GPU here.
 
 mod geometry;
+mod mask;
 mod permute;
 mod reorient;
 mod volume;
 mod voxels;
 
 pub use geometry::{flip_lps_ras, matmul, Affine, Geometry, GeometrySource};
+pub use mask::{BoundingBox, MaskError, SliceMask, MAX_PIXELS, WORD_BITS};
 pub use permute::{permute_axes, AxisMap};
 pub use reorient::{invert_slices, reorient, PlaneOrientation};
 pub use volume::{LinearMap, Rescale, SeriesInfo, Volume, VolumeError};

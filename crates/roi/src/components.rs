@@ -3,8 +3,8 @@
 //! joined in a union-find, and components are numbered in raster order of their first pixel (the
 //! order scipy.ndimage.label uses). Work is proportional to the number of runs, not pixels.
 
-use crate::mask::{SliceMask, WORD_BITS};
 use crate::morphology::Connectivity;
+use dafne_core::{SliceMask, WORD_BITS};
 
 /// Columns `start..end` of one row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,25 +16,11 @@
 pub mod brush;
 mod components;
 mod history;
-mod mask;
 pub mod morphology;
 mod roiset;
 
 pub use brush::{Brush, BrushShape, Stroke};
+pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
-pub use mask::{BoundingBox, SliceMask, MAX_PIXELS};
 pub use morphology::{Connectivity, Labels};
 pub use roiset::{EditError, Roi, RoiId, RoiSet};
-
-/// What went wrong building a mask.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RoiError {
-    #[error("cannot create a {rows} x {cols} mask: more than {MAX_PIXELS} pixels")]
-    CreateMask { rows: usize, cols: usize },
-    #[error("cannot build a {rows} x {cols} mask from {len} pixel values")]
-    MaskFromPixels {
-        rows: usize,
-        cols: usize,
-        len: usize,
-    },
-}

@@ -23,7 +23,7 @@
 use std::fmt;
 
 use crate::components::components;
-use crate::mask::SliceMask;
+use dafne_core::SliceMask;
 
 /// The original's default radius of the despeckle / fill-holes tools.
 pub const DEFAULT_RADIUS_PX: usize = 5;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{RoiError, SliceMask};
+use crate::{MaskError, SliceMask};
 
 /// Stable identity of a ROI within a [`RoiSet`].
 pub type RoiId = u32;
@@ -44,7 +44,7 @@ pub enum EditError {
     #[error("combining needs at least two ROIs, got {0}")]
     TooFewRois(usize),
     #[error(transparent)]
-    Mask(#[from] RoiError),
+    Mask(#[from] MaskError),
 }
 
 impl RoiSet {

@@ -4,13 +4,24 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::RoiError;
-
-pub(crate) const WORD_BITS: usize = 64;
+pub const WORD_BITS: usize = 64;
 
 /// The largest number of pixels a mask may hold, so that every pixel index and every label fits
 /// in a `u32` (a 2-D slice never comes near it: 65535 x 65535 fits).
 pub const MAX_PIXELS: usize = u32::MAX as usize;
+
+/// What went wrong building a mask.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MaskError {
+    #[error("cannot create a {rows} x {cols} mask: more than {MAX_PIXELS} pixels")]
+    CreateMask { rows: usize, cols: usize },
+    #[error("cannot build a {rows} x {cols} mask from {len} pixel values")]
+    MaskFromPixels {
+        rows: usize,
+        cols: usize,
+        len: usize,
+    },
+}
 
 /// A 2-D binary mask of `rows x cols` pixels, bit-packed.
 ///
@@ -34,10 +45,10 @@ pub struct BoundingBox {
 
 impl SliceMask {
     /// An empty (all unset) mask.
-    pub fn new(rows: usize, cols: usize) -> Result<Self, RoiError> {
+    pub fn new(rows: usize, cols: usize) -> Result<Self, MaskError> {
         match rows.checked_mul(cols) {
             Some(n) if n <= MAX_PIXELS => {}
-            _ => return Err(RoiError::CreateMask { rows, cols }),
+            _ => return Err(MaskError::CreateMask { rows, cols }),
         }
         let words_per_row = cols.div_ceil(WORD_BITS);
         Ok(SliceMask {
@@ -49,7 +60,7 @@ impl SliceMask {
     }
 
     /// A mask with every pixel set.
-    pub fn full(rows: usize, cols: usize) -> Result<Self, RoiError> {
+    pub fn full(rows: usize, cols: usize) -> Result<Self, MaskError> {
         let mut mask = Self::new(rows, cols)?;
         mask.words.fill(!0);
         mask.clear_padding();
@@ -57,13 +68,13 @@ impl SliceMask {
     }
 
     /// From row-major pixels (`pixels[row * cols + col]`), as a C-order NumPy bool array.
-    pub fn from_bools(rows: usize, cols: usize, pixels: &[bool]) -> Result<Self, RoiError> {
+    pub fn from_bools(rows: usize, cols: usize, pixels: &[bool]) -> Result<Self, MaskError> {
         Self::from_row_major(rows, cols, pixels, |&p| p)
     }
 
     /// From row-major bytes; any non-zero byte is set (NumPy's `astype(bool)`), so both 0/1 masks
     /// and label values work.
-    pub fn from_u8(rows: usize, cols: usize, pixels: &[u8]) -> Result<Self, RoiError> {
+    pub fn from_u8(rows: usize, cols: usize, pixels: &[u8]) -> Result<Self, MaskError> {
         Self::from_row_major(rows, cols, pixels, |&p| p != 0)
     }
 
@@ -72,10 +83,10 @@ impl SliceMask {
         cols: usize,
         pixels: &[T],
         is_set: impl Fn(&T) -> bool,
-    ) -> Result<Self, RoiError> {
+    ) -> Result<Self, MaskError> {
         let mut mask = Self::new(rows, cols)?;
         if pixels.len() != rows * cols {
-            return Err(RoiError::MaskFromPixels {
+            return Err(MaskError::MaskFromPixels {
                 rows,
                 cols,
                 len: pixels.len(),
@@ -242,7 +253,7 @@ impl SliceMask {
     }
 
     /// An empty mask of the same shape (no size check needed: this one passed it).
-    pub(crate) fn empty_like(&self) -> Self {
+    pub fn empty_like(&self) -> Self {
         SliceMask {
             rows: self.rows,
             cols: self.cols,
@@ -251,21 +262,21 @@ impl SliceMask {
         }
     }
 
-    pub(crate) fn words_per_row(&self) -> usize {
+    pub fn words_per_row(&self) -> usize {
         self.words_per_row
     }
 
     /// The words of each row, top to bottom (none when the mask has no columns).
-    pub(crate) fn row_chunks(&self) -> std::slice::ChunksExact<'_, u64> {
+    pub fn row_chunks(&self) -> std::slice::ChunksExact<'_, u64> {
         self.words.chunks_exact(self.words_per_row.max(1))
     }
 
-    pub(crate) fn row_chunks_mut(&mut self) -> std::slice::ChunksExactMut<'_, u64> {
+    pub fn row_chunks_mut(&mut self) -> std::slice::ChunksExactMut<'_, u64> {
         self.words.chunks_exact_mut(self.words_per_row.max(1))
     }
 
     /// The bits a row may use in its last word (all ones when `cols` is a multiple of 64).
-    pub(crate) fn last_word_mask(&self) -> u64 {
+    pub fn last_word_mask(&self) -> u64 {
         match self.cols % WORD_BITS {
             0 => !0,
             used => (1u64 << used) - 1,
@@ -282,7 +293,7 @@ impl SliceMask {
     }
 
     /// Sets columns `start..end` of `row` (clamped to the mask).
-    pub(crate) fn set_run(&mut self, row: usize, start: usize, end: usize) {
+    pub fn set_run(&mut self, row: usize, start: usize, end: usize) {
         let end = end.min(self.cols);
         if row >= self.rows || start >= end {
             return;
@@ -364,7 +375,7 @@ mod tests {
         let err = SliceMask::from_u8(3, 4, &[0; 11]).unwrap_err();
         assert_eq!(
             err,
-            RoiError::MaskFromPixels {
+            MaskError::MaskFromPixels {
                 rows: 3,
                 cols: 4,
                 len: 11
@@ -380,7 +391,7 @@ mod tests {
     fn oversized_mask_is_refused() {
         assert!(matches!(
             SliceMask::new(1 << 20, 1 << 20),
-            Err(RoiError::CreateMask { .. })
+            Err(MaskError::CreateMask { .. })
         ));
         assert!(SliceMask::new(usize::MAX, 2).is_err());
     }
