@@ -10,6 +10,7 @@ mod lengths;
 mod load;
 mod parse;
 mod pixels;
+mod rle;
 mod series;
 
 use std::path::{Path, PathBuf};

@@ -166,6 +166,48 @@ fn from_le_bytes(
 
 /// JPEG Extended (Process 2 & 4): the only syntax whose 12-bit form dicom-pixeldata's decoder lacks.
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// The bytes of each frame: one fragment per frame, or every fragment of a single frame.
+fn frame_streams(obj: &DefaultDicomObject, h: &SliceHeader) -> Result<Vec<Vec<u8>>, DicomError> {
+    let path = h.path.as_path();
+    let Some(Value::PixelSequence(seq)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
+        return Err(corrupt(path, "no encapsulated pixel data"));
+    };
+    let fragments = seq.fragments();
+    if fragments.len() == h.frames {
+        Ok(fragments.iter().map(|f| f.to_vec()).collect())
+    } else if h.frames == 1 {
+        Ok(vec![fragments.iter().flatten().copied().collect()])
+    } else {
+        Err(DicomError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!("{} frames in {} fragments", h.frames, fragments.len()),
+        })
+    }
+}
+
+fn rle(
+    obj: &DefaultDicomObject,
+    dtype: DType,
+    count: usize,
+    h: &SliceHeader,
+) -> Result<Voxels, DicomError> {
+    let path = h.path.as_path();
+    let bytes_per_sample = (h.bits_allocated as usize).div_ceil(8);
+    let mut bytes = Vec::with_capacity(count * bytes_per_sample);
+    for stream in frame_streams(obj, h)? {
+        let frame = super::rle::decode_frame(
+            &stream,
+            h.rows * h.cols,
+            h.samples_per_pixel,
+            bytes_per_sample,
+        )
+        .map_err(|reason| corrupt(path, &reason))?;
+        bytes.extend(frame);
+    }
+    from_le_bytes(&bytes, dtype, count, path)
+}
 
 fn encapsulated(
     obj: &DefaultDicomObject,
@@ -177,10 +219,20 @@ fn encapsulated(
     if h.transfer_syntax == JPEG_EXTENDED && h.bits_stored > 8 {
         return jpeg12(obj, dtype, count, h);
     }
-    let decoded = obj
-        .decode_pixel_data()
+    if h.transfer_syntax == RLE_LOSSLESS {
+        return rle(obj, dtype, count, h);
+    }
+    let decoded = contain_panic(path, || obj.decode_pixel_data())?
         .map_err(|e| corrupt(path, &e.to_string()))?;
     from_le_bytes(decoded.data(), dtype, count, path)
+}
+
+/// Runs a third-party codec so that a panic on corrupt data becomes an error for this file
+/// instead of taking the application down. (Fuzzing still sees such panics: libfuzzer-sys
+/// aborts on any panic, caught or not, so they get reported and fixed at the source.)
+fn contain_panic<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T, DicomError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| corrupt(path, "the codec failed on corrupt compressed data"))
 }
 
 /// Native colour data with PlanarConfiguration 1 comes plane by plane (RRR..GGG..BBB per frame):
@@ -226,24 +278,11 @@ fn jpeg12(
     h: &SliceHeader,
 ) -> Result<Voxels, DicomError> {
     let path = h.path.as_path();
-    let Some(Value::PixelSequence(seq)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
-        return Err(corrupt(path, "no encapsulated pixel data"));
-    };
-    let fragments = seq.fragments();
-    let streams: Vec<Vec<u8>> = if fragments.len() == h.frames {
-        fragments.iter().map(|f| f.to_vec()).collect()
-    } else if h.frames == 1 {
-        vec![fragments.iter().flatten().copied().collect()]
-    } else {
-        return Err(DicomError::Unsupported {
-            path: path.to_path_buf(),
-            reason: "12-bit JPEG frames split over several fragments".into(),
-        });
-    };
+    let streams = frame_streams(obj, h)?;
     let mut samples: Vec<i16> = Vec::with_capacity(count);
     for stream in &streams {
         check_sequential_scans(stream).map_err(|reason| corrupt(path, &reason))?;
-        let image = libjpeg_turbo_rs::decompress_12bit(stream)
+        let image = contain_panic(path, || libjpeg_turbo_rs::decompress_12bit(stream))?
             .map_err(|e| corrupt(path, &format!("12-bit JPEG: {e}")))?;
         samples.extend_from_slice(&image.data);
     }
