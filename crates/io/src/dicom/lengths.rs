@@ -86,8 +86,10 @@ impl Walker<'_> {
         })
     }
 
-    /// Walks elements from `pos` to `end`; returns where it stopped (after a delimiter, or at
-    /// the first top-level tag past PixelData).
+    /// Walks elements from `pos` to `end`; returns where it stopped (after a delimiter, at
+    /// PixelData for a header parse, else at the end). Elements after PixelData are checked
+    /// too: dicom-parser may read a value past it (an out-of-order tag, an eagerly read UN),
+    /// and garbage there is cut off by the caller (`parse::checked`).
     /// `raw_items`: items hold bytes (encapsulated pixel data fragments), not data sets.
     fn walk(
         &self,
@@ -174,9 +176,8 @@ impl Walker<'_> {
             // Sequences are walked item by item (the parser reads inside them); other defined-
             // length values are opaque; undefined-length ones are walked to their delimiter:
             // byte items for pixel data, data-set items otherwise.
-            if depth == 0 && (tag > PIXEL_DATA || (self.header_only && tag == PIXEL_DATA)) {
-                // The parser stops at the first top-level tag past PixelData (read_to), or at
-                // PixelData itself (read_until).
+            if depth == 0 && self.header_only && tag == PIXEL_DATA {
+                // A header parse (read_until) stops at PixelData.
                 return Ok(pos);
             }
             pos = if len == UNDEFINED && tag == PIXEL_DATA {
@@ -389,11 +390,14 @@ mod tests {
         after.extend([0xA0, 0x04, 0x00, 0x13, b':', 0xE4, 0, 0]);
         after.extend(2_157_460_196u32.to_le_bytes());
         assert!(check(&after).unwrap_err().contains("(04A0,1300)"));
-        // A tag past PixelData ends the parse, whatever follows it.
-        let mut past = f;
+        // Whatever follows PixelData is checked; garbage there is cut off by `parse::checked`.
+        let mut past = f.clone();
         past.extend([0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0]);
         past.extend(2_000_000_000u32.to_le_bytes());
-        assert!(check(&past).is_ok());
+        assert!(check(&past).is_err());
+        assert_eq!(crate::dicom::parse::checked(&past).unwrap(), &f[..]);
+        // A header parse stops at PixelData.
+        assert!(check_header(&past).is_ok());
     }
 
     #[test]
