@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints our times next to the peers' (same run, same files) as ratios (ours / theirs).
 
-    compare.py OUT [all|load|morphology]
+    compare.py OUT [all|load|morphology|stats]
 """
 import json
 import pathlib
@@ -97,11 +97,59 @@ def morphology_section():
     return not differ
 
 
+def stats_section():
+    ours = [json.loads((out / n).read_text()) for n in ("dafne_stats.json", "dafne_stats2.json")]
+    peer = json.loads((out / "peer_stats.json").read_text())
+    theirs = peer["timings"]
+
+    def best(key):
+        return min(o["variants"][key]["median_ms"] for o in ours if key in o["variants"])
+
+    print(f"ROI statistics, 10 ROIs over {peer['shape']} (peer: numpy {peer['versions'].get('numpy')}; "
+          f"ours on {ours[0]['threads']} threads, and on 1)")
+    print("| ours | ours (ms) | peer | peer (ms) | ours / peer |")
+    print("| --- | ---: | --- | ---: | ---: |")
+    for key in ("stats_global", "stats_global_1thread"):
+        for pk in ("dafne_saveStats", "numpy_bool_index", "numpy_label_sort", "numpy_histogram_u16"):
+            if pk in theirs and "median_ms" in theirs[pk]:
+                o, p = best(key), theirs[pk]["median_ms"]
+                print(f"| {key} | {o:.2f} | {pk} | {p:.1f} | {o / p:.3f} |")
+    print(f"| stats_slicewise ({ours[0]['slicewise_rows']} rows) | {best('stats_slicewise'):.2f} | | | |")
+    print(f"| stats_global + to_csv | {best('stats_global_csv'):.2f} | | | |")
+
+    # The peer computes on float32 (np.ma / ndarray reductions accumulate in float32): counts
+    # and percentiles of the integer-valued data are exact there, mean and std only to float32.
+    mine, their = ours[0]["checks"], peer["checks"]
+    problems = []
+    for k, v in their["roi_01"].items():
+        o = mine["roi_01"].get(k)
+        tol = 1e-6 * abs(v) if k in ("mean", "std") else 0.0
+        if o is None or abs(o - v) > tol:
+            problems.append(f"roi_01 {k}: ours {o} peer {v}")
+    if mine["slices_per_roi"] != their["slices_per_roi"]:
+        problems.append(f"slices per ROI: ours {mine['slices_per_roi']} peer {their['slices_per_roi']}")
+    if mine["voxels_per_roi"] != list(peer["roi_voxels"].values()):
+        problems.append(f"voxels per ROI: ours {mine['voxels_per_roi']} peer {list(peer['roi_voxels'].values())}")
+    print()
+    for p in problems:
+        print(f"RESULT DIFFERS {p}")
+    if not problems:
+        r = mine["roi_01"]
+        print(f"roi_01 equals the peer's (voxels, percentiles exactly; mean {r['mean']!r} vs "
+              f"{their['roi_01']['mean']!r} and std {r['std']!r} vs {their['roi_01']['std']!r} "
+              "to float32 precision); slices and voxels of all 10 ROIs equal")
+    return not problems
+
+
 ok = True
 if part in ("all", "load"):
     load_section()
 if part in ("all", "morphology"):
     if part == "all":
         print()
-    ok = morphology_section()
+    ok = morphology_section() and ok
+if part in ("all", "stats"):
+    if part == "all":
+        print()
+    ok = stats_section() and ok
 sys.exit(0 if ok else 1)

@@ -3,15 +3,16 @@
 # in the same session and on the same files,
 #   load:       the original Dafne's loader, pydicom, SimpleITK and nibabel, and our loader;
 #   morphology: scipy.ndimage / skimage as the original's mask tools call them, and dafne-roi;
+#   stats:      ROI statistics as the original's saveStats and three numpy ways, and dafne-roi;
 # (peers in ../shared/bench/peer) and prints the ratios.
-# Usage: bench/run.sh [REPEAT] [all|load|morphology]   (outputs in bench/out/)
+# Usage: bench/run.sh [REPEAT] [all|load|morphology|stats]   (outputs in bench/out/)
 # The peer's 80-slice loops (area opening/closing take ~25 s each) run
 # DAFNE_PEER_REPEAT3D times (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeat="${1:-5}"
 part="${2:-all}"
-case "$part" in all|load|morphology) ;; *) echo "usage: bench/run.sh [REPEAT] [all|load|morphology]" >&2; exit 2;; esac
+case "$part" in all|load|morphology|stats) ;; *) echo "usage: bench/run.sh [REPEAT] [all|load|morphology|stats]" >&2; exit 2;; esac
 peer="${DAFNE_PEER_BENCH:-$PWD/../shared/bench/peer}"
 out=bench/out
 mkdir -p "$out"
@@ -34,7 +35,7 @@ fi
 
 cargo build -q --release -p dafne-bench
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE || true
-if [ "$part" != morphology ]; then
+if [ "$part" = all ] || [ "$part" = load ]; then
   echo "bench: our loader" >&2
   ./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne.json"
   echo "bench: peers (DICOM)" >&2
@@ -44,7 +45,7 @@ if [ "$part" != morphology ]; then
   echo "bench: our loader again (load may have changed while the peers ran)" >&2
   ./target/release/dafne-bench load --data "$out/inputs" --repeat "$repeat" > "$out/dafne2.json"
 fi
-if [ "$part" != load ]; then
+if [ "$part" = all ] || [ "$part" = morphology ]; then
   echo "bench: our morphology" >&2
   ./target/release/dafne-bench morphology --data "$out/inputs" --repeat "$repeat" > "$out/dafne_morphology.json"
   echo "bench: peer morphology (scipy, skimage)" >&2
@@ -52,5 +53,13 @@ if [ "$part" != load ]; then
     --repeat3d "${DAFNE_PEER_REPEAT3D:-1}" > "$out/peer_morphology.json"
   echo "bench: our morphology again" >&2
   ./target/release/dafne-bench morphology --data "$out/inputs" --repeat "$repeat" > "$out/dafne_morphology2.json"
+fi
+if [ "$part" = all ] || [ "$part" = stats ]; then
+  echo "bench: our ROI statistics" >&2
+  ./target/release/dafne-bench stats --data "$out/inputs" --repeat "$repeat" > "$out/dafne_stats.json"
+  echo "bench: peer ROI statistics (numpy)" >&2
+  .venv-bench/bin/python "$peer/bench_roi_stats.py" --data "$out/inputs" --repeat "$repeat" > "$out/peer_stats.json"
+  echo "bench: our ROI statistics again" >&2
+  ./target/release/dafne-bench stats --data "$out/inputs" --repeat "$repeat" > "$out/dafne_stats2.json"
 fi
 python3 bench/compare.py "$out" "$part"

@@ -5,8 +5,12 @@
 //!
 //! `dafne-bench morphology --data DIR [--repeat N]`: the ROI morphology tools on the same masks
 //! as the peer `bench_morphology.py` (see `morphology.rs`).
+//!
+//! `dafne-bench stats --data DIR [--repeat N]`: ROI statistics on the inputs of the peer
+//! `bench_roi_stats.py` (see `stats.rs`).
 
 mod morphology;
+mod stats;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -128,7 +132,7 @@ fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Resu
     }
 }
 
-const USAGE: &str = "usage: dafne-bench load --data DIR [--repeat N] | dafne-bench morphology --data DIR [--repeat N] [--slice 40] [--roi 3] [--min-size 25] | dafne-bench peak KIND PATH";
+const USAGE: &str = "usage: dafne-bench load --data DIR [--repeat N] | dafne-bench morphology --data DIR [--repeat N] [--slice 40] [--roi 3] [--min-size 25] | dafne-bench stats --data DIR [--repeat N] | dafne-bench peak KIND PATH";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -152,6 +156,10 @@ fn main() -> ExitCode {
                 min_size: parsed(rest, "--min-size", 25)?,
             };
             morphology::run(Path::new(data), &options)
+        })(),
+        [cmd, rest @ ..] if cmd == "stats" => (|| {
+            let data = flag(rest, "--data").ok_or_else(|| USAGE.to_string())?;
+            stats::run(Path::new(data), parsed(rest, "--repeat", 5usize)?.max(1))
         })(),
         _ => Err(USAGE.into()),
     };

@@ -27,7 +27,7 @@ pub struct Options {
 }
 
 /// `labels.npy` as numpy holds it: C order (slices, rows, cols), uint8.
-fn read_labels(path: &Path) -> Result<([usize; 3], Vec<u8>), String> {
+pub(crate) fn read_labels(path: &Path) -> Result<([usize; 3], Vec<u8>), String> {
     let cannot = |e: &dyn std::fmt::Display| format!("cannot read labels: {e}: {}", path.display());
     let bytes = std::fs::read(path).map_err(|e| cannot(&e))?;
     let array = dafne_io::numpy::read_npy_bytes(&bytes).map_err(|e| cannot(&e))?;

@@ -18,6 +18,7 @@ mod components;
 mod history;
 pub mod morphology;
 mod roiset;
+pub mod stats;
 
 pub use brush::{Brush, BrushShape, Stroke};
 pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
