@@ -6,6 +6,7 @@
 //! ImagePositionPatient; and real values keep their rescale.
 
 mod header;
+mod j2k;
 mod lengths;
 mod load;
 mod parse;

@@ -167,6 +167,33 @@ fn from_le_bytes(
 /// JPEG Extended (Process 2 & 4): the only syntax whose 12-bit form dicom-pixeldata's decoder lacks.
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+/// JPEG 2000 Image Compression (Lossless Only) and JPEG 2000 Image Compression.
+const JPEG_2000: [&str; 2] = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"];
+
+fn j2k(
+    obj: &DefaultDicomObject,
+    dtype: DType,
+    count: usize,
+    h: &SliceHeader,
+) -> Result<Voxels, DicomError> {
+    let path = h.path.as_path();
+    let bytes_per_sample = (h.bits_allocated as usize).div_ceil(8);
+    let mut bytes = Vec::with_capacity(count * bytes_per_sample);
+    for stream in frame_streams(obj, h)? {
+        let frame = contain_panic(path, || {
+            super::j2k::decode_frame(
+                &stream,
+                h.rows,
+                h.cols,
+                h.samples_per_pixel,
+                bytes_per_sample,
+            )
+        })?
+        .map_err(|reason| corrupt(path, &reason))?;
+        bytes.extend(frame);
+    }
+    from_le_bytes(&bytes, dtype, count, path)
+}
 
 /// The bytes of each frame: one fragment per frame, or every fragment of a single frame.
 fn frame_streams(obj: &DefaultDicomObject, h: &SliceHeader) -> Result<Vec<Vec<u8>>, DicomError> {
@@ -221,6 +248,9 @@ fn encapsulated(
     }
     if h.transfer_syntax == RLE_LOSSLESS {
         return rle(obj, dtype, count, h);
+    }
+    if JPEG_2000.contains(&h.transfer_syntax.as_str()) {
+        return j2k(obj, dtype, count, h);
     }
     let decoded = contain_panic(path, || obj.decode_pixel_data())?
         .map_err(|e| corrupt(path, &e.to_string()))?;
