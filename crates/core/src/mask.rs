@@ -15,6 +15,12 @@ pub const MAX_PIXELS: usize = u32::MAX as usize;
 pub enum MaskError {
     #[error("cannot create a {rows} x {cols} mask: more than {MAX_PIXELS} pixels")]
     CreateMask { rows: usize, cols: usize },
+    #[error("run of pixels {start}..{end} lies outside a mask of {pixels} pixels")]
+    RunOutside {
+        start: usize,
+        end: usize,
+        pixels: usize,
+    },
     #[error("cannot build a {rows} x {cols} mask from {len} pixel values")]
     MaskFromPixels {
         rows: usize,
@@ -292,6 +298,57 @@ impl SliceMask {
         }
     }
 
+    /// The set pixels as runs `(start, length)` over the row-major pixel index
+    /// `row * cols + col`; a run may continue from the end of one row into the next.
+    pub fn runs(&self) -> Vec<(u32, u32)> {
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        for (row, words) in self.row_chunks().enumerate() {
+            for (w, &word) in words.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let start = bits.trailing_zeros() as usize;
+                    let len = (bits >> start).trailing_ones() as usize;
+                    let index = (row * self.cols + w * WORD_BITS + start) as u32;
+                    match runs.last_mut() {
+                        Some((s, l)) if *s + *l == index => *l += len as u32,
+                        _ => runs.push((index, len as u32)),
+                    }
+                    bits = if start + len >= WORD_BITS {
+                        0
+                    } else {
+                        bits & (!0u64 << (start + len))
+                    };
+                }
+            }
+        }
+        runs
+    }
+
+    /// The mask holding `runs` (as [`SliceMask::runs`] gives them). Runs past the last pixel
+    /// are an error, so a corrupt file cannot paint outside the slice.
+    pub fn from_runs(rows: usize, cols: usize, runs: &[(u32, u32)]) -> Result<Self, MaskError> {
+        let mut mask = SliceMask::new(rows, cols)?;
+        let total = rows * cols;
+        for &(start, len) in runs {
+            let (start, end) = (start as usize, start as usize + len as usize);
+            if end > total {
+                return Err(MaskError::RunOutside {
+                    start,
+                    end,
+                    pixels: total,
+                });
+            }
+            let mut at = start;
+            while at < end {
+                let (row, col) = (at / cols.max(1), at % cols.max(1));
+                let stop = end.min((row + 1) * cols);
+                mask.set_run(row, col, col + (stop - at));
+                at = stop;
+            }
+        }
+        Ok(mask)
+    }
+
     /// Sets columns `start..end` of `row` (clamped to the mask).
     pub fn set_run(&mut self, row: usize, start: usize, end: usize) {
         let end = end.min(self.cols);
@@ -336,6 +393,31 @@ impl fmt::Debug for SliceMask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_round_trip_across_words_and_rows() {
+        let (rows, cols) = (5, 70);
+        let mut m = SliceMask::new(rows, cols).unwrap();
+        for (r, c) in [
+            (0, 0),
+            (0, 63),
+            (0, 64),
+            (0, 69),
+            (1, 0),
+            (1, 1),
+            (3, 10),
+            (4, 69),
+        ] {
+            m.set(r, c, true);
+        }
+        m.set_run(2, 5, 70);
+        let runs = m.runs();
+        // (0,69) (1,0) (1,1) join into one run across the row end.
+        assert!(runs.contains(&(69, 3)), "{runs:?}");
+        assert_eq!(SliceMask::from_runs(rows, cols, &runs).unwrap(), m);
+        assert_eq!(runs.iter().map(|r| r.1 as usize).sum::<usize>(), m.count());
+        assert!(SliceMask::from_runs(rows, cols, &[(340, 20)]).is_err());
+    }
 
     #[test]
     fn one_bit_per_pixel() {

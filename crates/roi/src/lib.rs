@@ -18,6 +18,7 @@ mod components;
 mod history;
 pub mod morphology;
 mod roiset;
+pub mod session_file;
 pub mod stats;
 
 pub use brush::{Brush, BrushShape, Stroke};

@@ -41,6 +41,8 @@ pub enum EditError {
         got_rows: usize,
         got_cols: usize,
     },
+    #[error("ROI id {0} is used twice (or is 0)")]
+    DuplicateId(RoiId),
     #[error("combining needs at least two ROIs, got {0}")]
     TooFewRois(usize),
     #[error(transparent)]
@@ -56,6 +58,30 @@ impl RoiSet {
             rois: Vec::new(),
             next_id: 1,
         }
+    }
+
+    /// A set from stored ROIs (a session file, an import): names must be unique, ids unique,
+    /// masks the slice size and slices within the dataset.
+    pub fn from_rois(
+        rows: usize,
+        cols: usize,
+        slices: usize,
+        rois: Vec<Roi>,
+    ) -> Result<Self, EditError> {
+        let mut set = RoiSet::new(rows, cols, slices);
+        for roi in rois {
+            set.check_name(&roi.name)?;
+            if set.get(roi.id).is_some() || roi.id == 0 {
+                return Err(EditError::DuplicateId(roi.id));
+            }
+            for (slice, mask) in &roi.masks {
+                set.check_slice(*slice)?;
+                set.check_mask(mask)?;
+            }
+            let at = set.rois.len();
+            set.insert_roi(at, roi);
+        }
+        Ok(set)
     }
 
     pub fn rows(&self) -> usize {
