@@ -170,26 +170,21 @@ const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 /// JPEG 2000 Image Compression (Lossless Only) and JPEG 2000 Image Compression.
 const JPEG_2000: [&str; 2] = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"];
 
-fn j2k(
+/// Decodes every frame with our own per-frame decoder (`decode(stream, bytes_per_sample)` gives
+/// little-endian, sample-interleaved bytes) and converts them to stored values.
+fn per_frame(
     obj: &DefaultDicomObject,
     dtype: DType,
     count: usize,
     h: &SliceHeader,
+    decode: impl Fn(&[u8], usize) -> Result<Vec<u8>, String>,
 ) -> Result<Voxels, DicomError> {
     let path = h.path.as_path();
     let bytes_per_sample = (h.bits_allocated as usize).div_ceil(8);
     let mut bytes = Vec::with_capacity(count * bytes_per_sample);
     for stream in frame_streams(obj, h)? {
-        let frame = contain_panic(path, || {
-            super::j2k::decode_frame(
-                &stream,
-                h.rows,
-                h.cols,
-                h.samples_per_pixel,
-                bytes_per_sample,
-            )
-        })?
-        .map_err(|reason| corrupt(path, &reason))?;
+        let frame = contain_panic(path, || decode(&stream, bytes_per_sample))?
+            .map_err(|reason| corrupt(path, &reason))?;
         bytes.extend(frame);
     }
     from_le_bytes(&bytes, dtype, count, path)
@@ -214,28 +209,6 @@ fn frame_streams(obj: &DefaultDicomObject, h: &SliceHeader) -> Result<Vec<Vec<u8
     }
 }
 
-fn rle(
-    obj: &DefaultDicomObject,
-    dtype: DType,
-    count: usize,
-    h: &SliceHeader,
-) -> Result<Voxels, DicomError> {
-    let path = h.path.as_path();
-    let bytes_per_sample = (h.bits_allocated as usize).div_ceil(8);
-    let mut bytes = Vec::with_capacity(count * bytes_per_sample);
-    for stream in frame_streams(obj, h)? {
-        let frame = super::rle::decode_frame(
-            &stream,
-            h.rows * h.cols,
-            h.samples_per_pixel,
-            bytes_per_sample,
-        )
-        .map_err(|reason| corrupt(path, &reason))?;
-        bytes.extend(frame);
-    }
-    from_le_bytes(&bytes, dtype, count, path)
-}
-
 fn encapsulated(
     obj: &DefaultDicomObject,
     dtype: DType,
@@ -246,11 +219,16 @@ fn encapsulated(
     if h.transfer_syntax == JPEG_EXTENDED && h.bits_stored > 8 {
         return jpeg12(obj, dtype, count, h);
     }
+    let (rows, cols, samples) = (h.rows, h.cols, h.samples_per_pixel);
     if h.transfer_syntax == RLE_LOSSLESS {
-        return rle(obj, dtype, count, h);
+        return per_frame(obj, dtype, count, h, |stream, bps| {
+            super::rle::decode_frame(stream, rows * cols, samples, bps)
+        });
     }
     if JPEG_2000.contains(&h.transfer_syntax.as_str()) {
-        return j2k(obj, dtype, count, h);
+        return per_frame(obj, dtype, count, h, |stream, bps| {
+            super::j2k::decode_frame(stream, rows, cols, samples, bps)
+        });
     }
     let decoded = contain_panic(path, || obj.decode_pixel_data())?
         .map_err(|e| corrupt(path, &e.to_string()))?;
