@@ -186,14 +186,7 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 mod tests {
     use super::*;
 
-    fn mask(rows: &[&str]) -> SliceMask {
-        let cols = rows.first().map_or(0, |r| r.len());
-        let bytes: Vec<u8> = rows
-            .iter()
-            .flat_map(|r| r.bytes().map(|b| u8::from(b == b'#')))
-            .collect();
-        SliceMask::from_u8(rows.len(), cols, &bytes).unwrap()
-    }
+    use crate::test_masks::mask;
 
     #[test]
     fn runs_across_word_boundaries() {

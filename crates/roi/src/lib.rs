@@ -26,3 +26,19 @@ pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use morphology::{Connectivity, Labels};
 pub use roiset::{EditError, Roi, RoiId, RoiSet};
+
+/// Masks drawn as text for unit tests: `#` is set, anything else unset.
+#[cfg(test)]
+pub(crate) mod test_masks {
+    use dafne_core::SliceMask;
+
+    #[allow(clippy::unwrap_used)]
+    pub fn mask(rows: &[&str]) -> SliceMask {
+        let cols = rows.first().map_or(0, |r| r.len());
+        let bytes: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.bytes().map(|b| u8::from(b == b'#')))
+            .collect();
+        SliceMask::from_u8(rows.len(), cols, &bytes).unwrap()
+    }
+}

@@ -216,14 +216,7 @@ impl fmt::Debug for Labels {
 mod tests {
     use super::*;
 
-    fn mask(rows: &[&str]) -> SliceMask {
-        let cols = rows.first().map_or(0, |r| r.len());
-        let bytes: Vec<u8> = rows
-            .iter()
-            .flat_map(|r| r.bytes().map(|b| u8::from(b == b'#')))
-            .collect();
-        SliceMask::from_u8(rows.len(), cols, &bytes).unwrap()
-    }
+    use crate::test_masks::mask;
 
     fn picture(m: &SliceMask) -> Vec<String> {
         (0..m.rows())

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use dafne_core::Voxels;
+use dafne_io::numpy::NpyArray;
 use dafne_roi::morphology::{
     despeckle, fill_holes, fill_small_holes, grow, label, remove_small, shrink,
 };
@@ -178,56 +180,28 @@ fn python() -> PathBuf {
 }
 
 fn write_npy_u8(path: &Path, rows: usize, cols: usize, data: &[u8]) {
-    let mut header =
-        format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(data);
-    std::fs::write(path, bytes).unwrap();
+    let array = NpyArray {
+        shape: vec![rows, cols],
+        voxels: Voxels::U8(data.to_vec()),
+        fortran_order: false,
+    };
+    dafne_io::numpy::write_npy(&array, path).unwrap();
 }
 
-/// Reads the C-order uint8 or little-endian uint32 2-D arrays the reference script writes.
+/// Reads the C-order uint8 or uint32 2-D arrays the reference script writes.
 fn read_npy(path: &Path) -> (usize, usize, Vec<u32>) {
     let bytes = std::fs::read(path)
         .unwrap_or_else(|e| panic!("reference output missing ({e}): {}", path.display()));
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}", path.display());
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
+    let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
+    assert!(!array.fortran_order, "{}", path.display());
+    let [rows, cols] = array.shape[..] else {
+        panic!("not 2-D: {:?}", array.shape)
     };
-    let header = std::str::from_utf8(&bytes[start..start + len]).unwrap();
-    assert!(header.contains("'fortran_order': False"), "{header}");
-    let shape_at = header.find("'shape': (").unwrap() + "'shape': (".len();
-    let shape: Vec<usize> = header[shape_at..header[shape_at..].find(')').unwrap() + shape_at]
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    let [rows, cols] = shape[..] else {
-        panic!("not 2-D: {header}")
+    let values = match array.voxels {
+        Voxels::U8(v) => v.into_iter().map(u32::from).collect(),
+        Voxels::U32(v) => v,
+        other => panic!("unexpected dtype {:?}: {}", other.dtype(), path.display()),
     };
-    let data = &bytes[start + len..];
-    let values = if header.contains("'|u1'") {
-        data.iter().map(|&b| u32::from(b)).collect()
-    } else if header.contains("'<u4'") {
-        data.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect::<Vec<_>>()
-    } else {
-        panic!("unexpected dtype: {header}")
-    };
-    assert_eq!(
-        rows * cols,
-        data.len() / if header.contains("'<u4'") { 4 } else { 1 }
-    );
     (rows, cols, values)
 }
 

@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use dafne_io::numpy::NpyArray;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -48,45 +49,27 @@ fn python() -> PathBuf {
     }
 }
 
-fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
-    let dims: Vec<String> = shape.iter().map(|d| format!("{d},")).collect();
-    let mut header = format!(
-        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
-        dims.join(" ")
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(data);
-    std::fs::write(path, bytes).unwrap();
+fn write_npy(path: &Path, shape: &[usize], voxels: Voxels) {
+    let array = NpyArray {
+        shape: shape.to_vec(),
+        voxels,
+        fortran_order: false,
+    };
+    dafne_io::numpy::write_npy(&array, path).unwrap();
 }
 
-/// Reads the C-order little-endian float64 2-D array the reference script writes.
+/// Reads the C-order float64 2-D array the reference script writes.
 fn read_npy_f64(path: &Path) -> (usize, usize, Vec<f64>) {
     let bytes = std::fs::read(path)
         .unwrap_or_else(|e| panic!("reference output missing ({e}): {}", path.display()));
-    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "{}", path.display());
-    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
-    assert!(header.contains("'<f8'"), "{header}");
-    assert!(header.contains("'fortran_order': False"), "{header}");
-    let at = header.find("'shape': (").unwrap() + "'shape': (".len();
-    let shape: Vec<usize> = header[at..at + header[at..].find(')').unwrap()]
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    let [rows, cols] = shape[..] else {
-        panic!("not 2-D: {header}")
+    let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
+    assert!(!array.fortran_order, "{}", path.display());
+    let [rows, cols] = array.shape[..] else {
+        panic!("not 2-D: {:?}", array.shape)
     };
-    let values: Vec<f64> = bytes[10 + len..]
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let Voxels::F64(values) = array.voxels else {
+        panic!("not float64: {}", path.display())
+    };
     assert_eq!(values.len(), rows * cols);
     (rows, cols, values)
 }
@@ -216,32 +199,26 @@ fn rois(rng: &mut Rng) -> RoiSet {
 }
 
 fn write_inputs(dir: &Path, volume: &Volume, set: &RoiSet) {
-    let Voxels::I16(stored) = volume.voxels() else {
-        unreachable!()
-    };
-    let bytes: Vec<u8> = stored.iter().flat_map(|v| v.to_le_bytes()).collect();
     write_npy(
         &dir.join("volume.npy"),
-        "<i2",
         &[SLICES, ROWS, COLS],
-        &bytes,
+        volume.voxels().clone(),
     );
-    let rescale: Vec<u8> = (0..SLICES)
+    let rescale: Vec<f64> = (0..SLICES)
         .flat_map(|k| {
             let m = volume.rescale().for_plane(k);
             [m.slope, m.intercept]
         })
-        .flat_map(f64::to_le_bytes)
         .collect();
-    write_npy(&dir.join("rescale.npy"), "<f8", &[SLICES, 2], &rescale);
-    let affine: Vec<u8> = volume
+    write_npy(&dir.join("rescale.npy"), &[SLICES, 2], Voxels::F64(rescale));
+    let affine: Vec<f64> = volume
         .geometry
         .affine_lps
         .iter()
         .flatten()
-        .flat_map(|v| v.to_le_bytes())
+        .copied()
         .collect();
-    write_npy(&dir.join("affine.npy"), "<f8", &[4, 4], &affine);
+    write_npy(&dir.join("affine.npy"), &[4, 4], Voxels::F64(affine));
     for (i, roi) in set.rois().iter().enumerate() {
         let mut bytes = vec![0u8; SLICES * ROWS * COLS];
         for (&k, mask) in &roi.masks {
@@ -249,9 +226,8 @@ fn write_inputs(dir: &Path, volume: &Volume, set: &RoiSet) {
         }
         write_npy(
             &dir.join(format!("roi_{i}.npy")),
-            "|u1",
             &[SLICES, ROWS, COLS],
-            &bytes,
+            Voxels::U8(bytes),
         );
     }
 }

@@ -11,9 +11,7 @@ mod npz;
 
 use std::path::{Path, PathBuf};
 
-use dafne_core::{
-    Geometry, GeometrySource, LinearMap, Rescale, SeriesInfo, Volume, VolumeError, Voxels,
-};
+use dafne_core::{Geometry, GeometrySource, Rescale, SeriesInfo, Volume, VolumeError, Voxels};
 
 pub use npy::{npy_bytes, read_npy_bytes, NpyArray};
 pub use npz::{
@@ -92,14 +90,7 @@ pub fn read_npy_volume(path: &Path) -> Result<Volume, NumpyError> {
         format: "NumPy".into(),
         ..SeriesInfo::default()
     };
-    Volume::new(
-        dims,
-        voxels,
-        Rescale::Uniform(LinearMap::IDENTITY),
-        geometry,
-        info,
-    )
-    .map_err(|source| NumpyError::Volume { source })
+    npz::new_volume(dims, voxels, geometry, info)
 }
 
 /// Writes a volume as a C-order (rows, cols, slices[, frames]) `.npy`: stored values when the

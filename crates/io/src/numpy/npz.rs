@@ -348,7 +348,8 @@ fn layout(key: &str, bytes: &[u8]) -> Result<(Vec<usize>, [usize; 4], Voxels), N
     npy::read_npy_layout(bytes).map_err(|e| member_error(key, e))
 }
 
-fn new_volume(
+/// A volume of NumPy values: stored as they are, no rescale.
+pub(super) fn new_volume(
     dims: [usize; 4],
     voxels: Voxels,
     geometry: Geometry,
