@@ -11,6 +11,7 @@
 
 mod geometry;
 mod mask;
+mod named;
 mod permute;
 mod reorient;
 mod volume;
@@ -18,6 +19,7 @@ mod voxels;
 
 pub use geometry::{flip_lps_ras, matmul, Affine, Geometry, GeometrySource};
 pub use mask::{BoundingBox, MaskError, SliceMask, MAX_PIXELS, WORD_BITS};
+pub use named::NamedMasks;
 pub use permute::{permute_axes, AxisMap};
 pub use reorient::{invert_slices, reorient, PlaneOrientation};
 pub use volume::{LinearMap, Rescale, SeriesInfo, Volume, VolumeError};
