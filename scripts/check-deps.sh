@@ -9,6 +9,7 @@ declare -A forbidden=(
   [dafne-core]='^(tauri|axum|candle-.*|tokio|dicom-.*|reqwest|nifti|zip|flate2)$'
   [dafne-io]='^(tauri|axum|candle-.*|tokio|reqwest)$'
   [dafne-roi]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
+  [dafne-session]='^(tauri|axum)$'
   [dafne-cli]='^(tauri|axum)$'
 )
 status=0

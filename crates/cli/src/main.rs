@@ -2,7 +2,9 @@
 //! its own module.
 
 mod convert;
+mod data;
 mod info;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -25,12 +27,21 @@ enum Command {
     Info(info::InfoArgs),
     /// Convert an image (DICOM series, NIfTI, NumPy) to .nii, .nii.gz, .npy or .npz.
     Convert(convert::ConvertArgs),
+    /// Statistics of every ROI of a session (global or per slice) as CSV.
+    Stats(stats::StatsArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
 enum Error {
     #[error(transparent)]
     Io(#[from] dafne_io::Error),
+    #[error(transparent)]
+    Session(#[from] dafne_session::SessionError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -40,6 +51,7 @@ fn run() -> Result<ExitCode, Error> {
     match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::Stats(args) => stats::run(&args),
     }
 }
 

@@ -241,10 +241,24 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), SessionError> {
     result.map_err(err)
 }
 
-/// Where the autosave of a dataset lives: beside the data (`<data>.dafne-autosave`, or inside a
-/// DICOM folder as `.dafne-autosave`), or in `fallback_dir` when the data's folder is read-only.
+/// Where the autosave of a dataset lives: beside the data ([`autosave_beside`]), or in
+/// `fallback_dir` ([`autosave_in`]) when the data's folder is read-only.
 pub fn autosave_path(data: &Path, fallback_dir: Option<&Path>) -> PathBuf {
-    let beside = if data.is_dir() {
+    let beside = autosave_beside(data);
+    let writable = beside
+        .parent()
+        .and_then(|d| std::fs::metadata(d).ok())
+        .is_some_and(|m| !m.permissions().readonly());
+    match (writable, fallback_dir) {
+        (false, Some(dir)) => autosave_in(data, dir),
+        _ => beside,
+    }
+}
+
+/// The autosave beside the data: `<data>.dafne-autosave`, or `.dafne-autosave` inside a DICOM
+/// folder.
+pub fn autosave_beside(data: &Path) -> PathBuf {
+    if data.is_dir() {
         data.join(".dafne-autosave")
     } else {
         let name = data
@@ -252,22 +266,17 @@ pub fn autosave_path(data: &Path, fallback_dir: Option<&Path>) -> PathBuf {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         data.with_file_name(format!("{name}.dafne-autosave"))
-    };
-    let writable = beside
-        .parent()
-        .and_then(|d| std::fs::metadata(d).ok())
-        .is_some_and(|m| !m.permissions().readonly());
-    match (writable, fallback_dir) {
-        (false, Some(dir)) => {
-            let key: String = Sha256::digest(data.to_string_lossy().as_bytes())
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            dir.join(format!("{key}.dafne-autosave"))
-        }
-        _ => beside,
     }
+}
+
+/// The autosave of `data` in an app folder, named by a digest of the data's path.
+pub fn autosave_in(data: &Path, dir: &Path) -> PathBuf {
+    let key: String = Sha256::digest(data.to_string_lossy().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join(format!("{key}.dafne-autosave"))
 }
 
 /// Decides when to autosave: at most every `interval`, and only when something changed.

@@ -1,0 +1,26 @@
+use std::path::PathBuf;
+
+/// Every failure of an application command.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot open dataset: {0}")]
+    OpenDataset(#[source] dafne_io::Error),
+    #[error(transparent)]
+    SessionFile(#[from] dafne_roi::session_file::SessionError),
+    /// A session (or mask import) made on another dataset.
+    #[error("session of {got} does not fit the dataset of {expected} (rows x cols x slices): {}", path.display())]
+    WrongDataset {
+        path: PathBuf,
+        expected: String,
+        got: String,
+    },
+    #[error("cannot compute statistics: {0}")]
+    Stats(#[from] dafne_roi::stats::StatsError),
+    #[error("invalid ROIs: {0}")]
+    Rois(#[from] dafne_roi::EditError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}

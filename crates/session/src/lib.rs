@@ -1,0 +1,20 @@
+//! Application services: the body of every command the desktop app and the `dafne` CLI share,
+//! independent of any host (no Tauri, no HTTP, no terminal). A shell parses its input, calls
+//! one function here and presents the result.
+//!
+//! - [`dataset`]: open a dataset and name it stably ([`Dataset::id`]) so that sessions and
+//!   autosaves are matched to the data they were made on;
+//! - [`sessions`]: read a session file checked against its dataset, start an empty one;
+//! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
+//!   killed save left behind;
+//! - [`statistics`]: the statistics CSV.
+
+pub mod dataset;
+mod error;
+pub mod recovery;
+pub mod sessions;
+pub mod statistics;
+
+pub use dafne_roi::session_file::Session;
+pub use dataset::Dataset;
+pub use error::SessionError;
