@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::contour::{self, Contour};
 use crate::roiset::{EditError, Roi, RoiId, RoiSet};
 use crate::SliceMask;
 
@@ -29,6 +30,13 @@ pub enum Edit {
         slice: usize,
         patch: SliceMask,
         mode: Mode,
+    },
+    /// A contour edit (add/move/remove knot, translate, rotate, snap, simplify, add or delete
+    /// a sub-ROI): the slice's new sub-ROIs; the mask becomes their XOR fill.
+    Contours {
+        roi: RoiId,
+        slice: usize,
+        contours: Vec<Contour>,
     },
     /// "Erase from all ROIs": `patch` removed from every ROI on the slice.
     EraseAll {
@@ -125,6 +133,19 @@ enum Change {
         id: RoiId,
         name: String,
     },
+    /// The stored contours of a slice before the change (`None`: none in sync).
+    Contours {
+        roi: RoiId,
+        slice: usize,
+        old: Option<Vec<Contour>>,
+    },
+}
+
+fn contours_bytes(contours: &[Contour]) -> usize {
+    contours
+        .iter()
+        .map(|c| std::mem::size_of::<Contour>() + c.knots.len() * 16)
+        .sum()
 }
 
 impl Change {
@@ -138,7 +159,13 @@ impl Change {
                     .values()
                     .map(|m| m.rows() * m.cols().div_ceil(64) * 8)
                     .sum::<usize>()
+                    + roi
+                        .contours
+                        .values()
+                        .map(|c| contours_bytes(c))
+                        .sum::<usize>()
             }
+            Change::Contours { old, .. } => base + old.as_deref().map_or(0, contours_bytes),
             Change::Renamed { name, .. } => base + name.len(),
             Change::Inserted { .. } => base,
         }
@@ -270,6 +297,18 @@ impl Editor {
                     Mode::Set => self.set_slice(&mut step, roi, slice, &patch, |_, b| b)?,
                 }
             }
+            Edit::Contours {
+                roi,
+                slice,
+                contours,
+            } => {
+                let filled =
+                    contour::contours_to_mask(&contours, self.rois.rows(), self.rois.cols());
+                // Pixels first (this drops the old contours, recorded), then the new contours.
+                self.set_slice(&mut step, roi, slice, &filled, |_, b| b)?;
+                let old = self.rois.swap_contours(roi, slice, Some(contours));
+                step.changes.push(Change::Contours { roi, slice, old });
+            }
             Edit::EraseAll { slice, patch } => {
                 self.rois.check_mask(&patch)?;
                 self.rois.check_slice(slice)?;
@@ -288,14 +327,7 @@ impl Editor {
                 self.rois.check_name(&name)?;
                 let id = self.rois.new_id();
                 let at = self.rois.rois().len();
-                self.rois.insert_roi(
-                    at,
-                    Roi {
-                        id,
-                        name,
-                        masks: Default::default(),
-                    },
-                );
+                self.rois.insert_roi(at, Roi::new(id, name));
                 step.changes.push(Change::Inserted { at, id });
                 new_id = Some(id);
             }
@@ -306,13 +338,13 @@ impl Editor {
             }
             Edit::CopyRoi { roi, name } => {
                 self.rois.check_name(&name)?;
-                let masks = self
-                    .rois
-                    .get(roi)
-                    .ok_or(EditError::NoSuchRoi(roi))?
-                    .masks
-                    .clone();
-                new_id = Some(self.insert_new(&mut step, name, masks));
+                let source = self.rois.get(roi).ok_or(EditError::NoSuchRoi(roi))?;
+                let (masks, contours) = (source.masks.clone(), source.contours.clone());
+                let id = self.insert_new(&mut step, name, masks);
+                if let Ok(at) = self.rois.position(id) {
+                    self.rois.roi_mut(at).contours = contours;
+                }
+                new_id = Some(id);
             }
             Edit::Combine { rois, op, output } => {
                 let result = self.combined(&rois, op)?;
@@ -390,6 +422,14 @@ impl Editor {
         let xor = before.xor_words(mask);
         if !xor.is_empty() {
             step.changes.push(Change::Pixels { roi, slice, xor });
+            // The contours no longer describe the pixels; they are traced again on demand.
+            if let Some(old) = self.rois.swap_contours(roi, slice, None) {
+                step.changes.push(Change::Contours {
+                    roi,
+                    slice,
+                    old: Some(old),
+                });
+            }
         }
         Ok(())
     }
@@ -404,7 +444,9 @@ impl Editor {
         masks.retain(|_, m| !m.is_empty());
         let id = self.rois.new_id();
         let at = self.rois.rois().len();
-        self.rois.insert_roi(at, Roi { id, name, masks });
+        let mut roi = Roi::new(id, name);
+        roi.masks = masks;
+        self.rois.insert_roi(at, roi);
         step.changes.push(Change::Inserted { at, id });
         id
     }
@@ -468,6 +510,14 @@ impl Editor {
                     self.rois.insert_roi(at, roi);
                     Change::Inserted { at, id }
                 }
+                Change::Contours { roi, slice, old } => {
+                    let now = self.rois.swap_contours(roi, slice, old);
+                    Change::Contours {
+                        roi,
+                        slice,
+                        old: now,
+                    }
+                }
                 Change::Renamed { id, name } => {
                     let old = match self.rois.position(id) {
                         Ok(at) => self.rois.rename_roi(at, name),
@@ -487,7 +537,9 @@ fn changed_by(step: &Step) -> Changed {
     let mut out = Changed::default();
     for c in &step.changes {
         match c {
-            Change::Pixels { roi, slice, .. } => out.masks.push((*roi, *slice)),
+            Change::Pixels { roi, slice, .. } | Change::Contours { roi, slice, .. } => {
+                out.masks.push((*roi, *slice))
+            }
             Change::Inserted { id, .. } | Change::Renamed { id, .. } => out.rois.push(*id),
             Change::Removed { roi, .. } => out.rois.push(roi.id),
         }

@@ -15,6 +15,7 @@
 
 pub mod brush;
 mod components;
+pub mod contour;
 mod history;
 pub mod morphology;
 mod roiset;

@@ -3,21 +3,39 @@
 
 use std::collections::BTreeMap;
 
+use crate::contour::{self, Contour};
 use crate::{MaskError, SliceMask};
 
 /// Stable identity of a ROI within a [`RoiSet`].
 pub type RoiId = u32;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Roi {
     pub id: RoiId,
     pub name: String,
-    /// Masks by slice index; a slice without an entry is empty.
+    /// Masks by slice index; a slice without an entry is empty. The masks are always the
+    /// truth for pixels.
     pub masks: BTreeMap<usize, SliceMask>,
+    /// Contours (sub-ROIs, combined by XOR) of the slices where they are in sync with the
+    /// mask: set by contour edits (which rasterise into the mask at once), dropped when a mask
+    /// edit changes the slice, traced again from the mask on demand ([`RoiSet::contours`]), as
+    /// the original's lazy two-way sync does.
+    pub contours: BTreeMap<usize, Vec<Contour>>,
+}
+
+impl Roi {
+    pub fn new(id: RoiId, name: impl Into<String>) -> Self {
+        Roi {
+            id,
+            name: name.into(),
+            masks: BTreeMap::new(),
+            contours: BTreeMap::new(),
+        }
+    }
 }
 
 /// Every ROI of a dataset of `slices` slices of `rows x cols`, in display order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RoiSet {
     rows: usize,
     cols: usize,
@@ -78,6 +96,9 @@ impl RoiSet {
                 set.check_slice(*slice)?;
                 set.check_mask(mask)?;
             }
+            for slice in roi.contours.keys() {
+                set.check_slice(*slice)?;
+            }
             let at = set.rois.len();
             set.insert_roi(at, roi);
         }
@@ -106,6 +127,21 @@ impl RoiSet {
 
     pub fn by_name(&self, name: &str) -> Option<&Roi> {
         self.rois.iter().find(|r| r.name == name)
+    }
+
+    /// The contours of a ROI on a slice: the stored ones, or traced from the mask (the
+    /// original's `mask_to_splines`, precision 1 px) when the mask was edited since.
+    pub fn contours(&self, id: RoiId, slice: usize) -> Result<Vec<Contour>, EditError> {
+        self.check_slice(slice)?;
+        let roi = self.get(id).ok_or(EditError::NoSuchRoi(id))?;
+        if let Some(stored) = roi.contours.get(&slice) {
+            return Ok(stored.clone());
+        }
+        Ok(roi
+            .masks
+            .get(&slice)
+            .map(|m| contour::mask_to_contours(m, 1.0))
+            .unwrap_or_default())
     }
 
     pub(crate) fn position(&self, id: RoiId) -> Result<usize, EditError> {
@@ -161,6 +197,10 @@ impl RoiSet {
         self.rois.insert(at.min(self.rois.len()), roi);
     }
 
+    pub(crate) fn roi_mut(&mut self, at: usize) -> &mut Roi {
+        &mut self.rois[at]
+    }
+
     pub(crate) fn remove_roi(&mut self, at: usize) -> Roi {
         self.rois.remove(at)
     }
@@ -169,6 +209,21 @@ impl RoiSet {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    /// Replaces the stored contours of a slice (`None` = not in sync), returning the old ones.
+    pub(crate) fn swap_contours(
+        &mut self,
+        id: RoiId,
+        slice: usize,
+        contours: Option<Vec<Contour>>,
+    ) -> Option<Vec<Contour>> {
+        let at = self.position(id).ok()?;
+        let map = &mut self.rois[at].contours;
+        match contours {
+            Some(c) => map.insert(slice, c),
+            None => map.remove(&slice),
+        }
     }
 
     pub(crate) fn rename_roi(&mut self, at: usize, name: String) -> String {
@@ -180,6 +235,7 @@ impl RoiSet {
         let mut out = self.clone();
         for roi in &mut out.rois {
             roi.masks.retain(|_, m| !m.is_empty());
+            roi.contours.retain(|_, c| !c.is_empty());
         }
         out
     }

@@ -12,6 +12,7 @@ use dafne_core::SliceMask;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::contour::Contour;
 use crate::roiset::{EditError, Roi, RoiId, RoiSet};
 
 pub const MAGIC: &str = "DAFNE-SESSION";
@@ -79,6 +80,9 @@ struct RoiDoc {
     name: String,
     /// slice -> runs (start, length) over row * cols + col
     masks: BTreeMap<usize, Vec<(u32, u32)>>,
+    /// slice -> sub-ROIs -> knots [x (column), y (row)], where contours are in sync
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    contours: BTreeMap<usize, Vec<Vec<[f64; 2]>>>,
 }
 
 /// The bytes of a session file.
@@ -104,6 +108,11 @@ pub fn encode(session: &Session) -> Vec<u8> {
                     .iter()
                     .filter(|(_, m)| !m.is_empty())
                     .map(|(k, m)| (*k, m.runs()))
+                    .collect(),
+                contours: r
+                    .contours
+                    .iter()
+                    .map(|(k, c)| (*k, c.iter().map(|c| c.knots.clone()).collect()))
                     .collect(),
             })
             .collect(),
@@ -183,11 +192,17 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Session, SessionError> {
                 .map_err(|e| invalid(EditError::Mask(e)))?;
             masks.insert(slice, mask);
         }
-        rois.push(Roi {
-            id: r.id,
-            name: r.name,
-            masks,
-        });
+        let mut roi = Roi::new(r.id, r.name);
+        roi.masks = masks;
+        roi.contours = r
+            .contours
+            .into_iter()
+            .map(|(k, subrois)| {
+                let subrois = subrois.into_iter().map(|knots| Contour { knots }).collect();
+                (k, subrois)
+            })
+            .collect();
+        rois.push(roi);
     }
     let rois = RoiSet::from_rois(d.rows, d.cols, d.slices, rois).map_err(invalid)?;
     Ok(Session {

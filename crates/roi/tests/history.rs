@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use dafne_roi::contour::Contour;
 use dafne_roi::{BoolOp, Edit, Editor, Mode, Output, RoiSet, SliceMask};
 
 /// xorshift64*: deterministic, no dependency.
@@ -85,6 +86,28 @@ fn random_edit(rng: &mut Rng, ed: &Editor, n: &mut usize) -> Edit {
                 rois: vec![roi, other, ids[rng.below(ids.len())]],
                 op,
                 output,
+            }
+        }
+        34..=41 => {
+            // One to three sub-ROIs of 4-10 knots each (XOR-filled into the mask).
+            let contours = (0..1 + rng.below(3))
+                .map(|_| {
+                    let (cy, cx) = (rng.below(rows) as f64, rng.below(cols) as f64);
+                    let radius = 2.0 + rng.below(20) as f64;
+                    let k = 4 + rng.below(7);
+                    let knots = (0..k)
+                        .map(|i| {
+                            let a = i as f64 / k as f64 * std::f64::consts::TAU;
+                            [cx + radius * a.cos(), cy + radius * a.sin()]
+                        })
+                        .collect();
+                    Contour { knots }
+                })
+                .collect();
+            Edit::Contours {
+                roi,
+                slice: rng.below(slices),
+                contours,
             }
         }
         30..=33 => Edit::RemoveOverlap {

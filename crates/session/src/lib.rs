@@ -11,6 +11,7 @@
 
 pub mod dataset;
 mod error;
+pub mod masks;
 pub mod recovery;
 pub mod sessions;
 pub mod statistics;
