@@ -14,6 +14,8 @@ pub enum SessionError {
         expected: String,
         got: String,
     },
+    #[error("{0}")]
+    InvalidInput(String),
     #[error("cannot compute statistics: {0}")]
     Stats(#[from] dafne_roi::stats::StatsError),
     #[error("invalid ROIs: {0}")]

@@ -7,12 +7,14 @@
 //! - [`sessions`]: read a session file checked against its dataset, start an empty one;
 //! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
 //!   killed save left behind;
+//! - [`restrict`]: per-slice restrict-area boxes and classifications;
 //! - [`statistics`]: the statistics CSV.
 
 pub mod dataset;
 mod error;
 pub mod masks;
 pub mod recovery;
+pub mod restrict;
 pub mod sessions;
 pub mod statistics;
 
