@@ -117,7 +117,12 @@ fn image(
         &mut obj,
         tags::IMAGE_TYPE,
         VR::CS,
-        &["DERIVED", "SECONDARY"],
+        // MR images need a third value (image identification characteristics).
+        if mr {
+            &["DERIVED", "SECONDARY", "OTHER"]
+        } else {
+            &["DERIVED", "SECONDARY"]
+        },
     );
     put_str(&mut obj, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
     put_str(&mut obj, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
@@ -142,6 +147,12 @@ fn image(
         put_str(&mut obj, tags::CONVERSION_TYPE, VR::CS, "WSD");
     }
     put_str(&mut obj, tags::SERIES_DESCRIPTION, VR::LO, description);
+    // General Series conditionals: laterality of a paired body part, patient position of MR.
+    copy(&mut obj, src, tags::LATERALITY, VR::CS, true);
+    copy(&mut obj, src, tags::BODY_PART_EXAMINED, VR::CS, false);
+    if mr {
+        copy(&mut obj, src, tags::PATIENT_POSITION, VR::CS, true);
+    }
     put_equipment(&mut obj);
     copy_patient_study(&mut obj, src);
     put_str(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, series_uid);
@@ -325,10 +336,7 @@ type Planes = Vec<Option<Vec<u32>>>;
 
 /// Label planes of the DICOM images in `dir` placed on the dataset's slices (by position,
 /// else by InstanceNumber when the folder has one file per slice), and warnings.
-fn read_planes(
-    dir: &Path,
-    target: &Target,
-) -> Result<(Planes, Vec<String>), MaskIoError> {
+fn read_planes(dir: &Path, target: &Target) -> Result<(Planes, Vec<String>), MaskIoError> {
     let mut warnings = Vec::new();
     let mut planes: Vec<Option<Vec<u32>>> = vec![None; target.slices];
     let files = dicom_files(dir)?;
