@@ -71,7 +71,12 @@ fn test_rois(source: &DicomSource) -> Vec<NamedMasks> {
     let mut sart = NamedMasks::new("Sartorius_R");
     sart.slices
         .insert(0, disk(rows, cols, rows / 3, cols / 3 + 3, 3));
-    vec![vl, other, empty, odd, sart]
+    // Longer than SegmentLabel (LO, 64) can hold, with a backslash LO cannot hold.
+    let mut long = NamedMasks::new(format!("Adductor\\Magnus {}", "x".repeat(70)));
+    let mut dot = SliceMask::new(rows, cols).unwrap();
+    dot.set(1, cols - 2, true);
+    long.slices.insert(n / 2, dot);
+    vec![vl, other, empty, odd, sart, long]
 }
 
 fn sources() -> Vec<(&'static str, PathBuf)> {
@@ -372,7 +377,10 @@ fn highdicom_reads_our_seg_with_the_right_labels_and_pixels() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        let names: Vec<&str> = rois.iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<String> = rois
+            .iter()
+            .map(|r| dafne_io::masks::seg::segment_label(&r.name))
+            .collect();
         assert_eq!(labels, names, "{label}");
         for (i, roi) in rois.iter().enumerate() {
             // Index k of the array is the k-th UID passed, i.e. slice k of the dataset.
