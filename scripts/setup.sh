@@ -11,7 +11,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages=(build-essential cmake pkg-config)
 if [ "$want_test" -eq 1 ]; then
-  packages+=(python3-venv dcm2niix)
+  packages+=(python3-venv dcm2niix dicom3tools)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -32,7 +32,7 @@ fi
 
 if [ "$want_test" -eq 1 ]; then
   # Reference implementations the tests compare against (test-time only; the product needs no Python).
-  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import nibabel, pydicom, pytest, scipy, skimage, SimpleITK" 2>/dev/null; then
+  if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import nibabel, pydicom, pytest, scipy, skimage, SimpleITK, highdicom, dcmqi" 2>/dev/null; then
     echo "setup: creating .venv with the Python reference tools"
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/reference/requirements.txt

@@ -187,7 +187,7 @@ pub fn read_header(path: &Path) -> Result<SliceHeader, DicomError> {
 }
 
 /// Parses up to PixelData, after checking every declared length (see `lengths`).
-fn header_object(bytes: &[u8]) -> Result<DefaultDicomObject, String> {
+pub(super) fn header_object(bytes: &[u8]) -> Result<DefaultDicomObject, String> {
     let body = match bytes.get(128..132) {
         Some(b"DICM") => &bytes[128..],
         _ => bytes,

@@ -13,6 +13,7 @@ mod parse;
 mod pixels;
 mod rle;
 mod series;
+pub mod source;
 
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,13 @@
 pub mod label_map;
 pub mod legend;
 
+pub mod codes;
+pub mod dicom_series;
+pub mod dicom_source;
+pub mod seg;
+pub mod seg_read;
+pub mod uid;
+
 use std::path::PathBuf;
 
 pub use dafne_core::NamedMasks;
