@@ -298,29 +298,10 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
 fn label_values(path: &Path, volume: &Volume) -> Result<(Vec<u16>, f64), MaskIoError> {
     let d = volume.dims();
     let plane = d[0] * d[1];
-    let rescale = volume.rescale().clone();
-    let mut max = f64::NEG_INFINITY;
-    let mut values = Vec::with_capacity(volume.voxel_count());
-    let mut too_large = None;
-    dafne_core::with_voxels!(volume.voxels(), v => {
-        for (p, chunk) in v.chunks(plane.max(1)).enumerate() {
-            let map = rescale.for_plane(p);
-            for &x in chunk {
-                let real = map.apply(x as f64);
-                if real > max {
-                    max = real;
-                }
-                let label = if real >= 1.0 {
-                    if real >= 65536.0 {
-                        too_large.get_or_insert(real);
-                    }
-                    real as u16
-                } else {
-                    u16::from(real > 0.0)
-                };
-                values.push(label);
-            }
-        }
+    let rescale = volume.rescale();
+    #[allow(clippy::unnecessary_cast)]
+    let (values, max, too_large) = dafne_core::with_voxels!(volume.voxels(), v => {
+        label_scan(v, plane, rescale, |x| x as f64)
     });
     if let Some(real) = too_large {
         return Err(MaskIoError::Format {
@@ -329,6 +310,37 @@ fn label_values(path: &Path, volume: &Volume) -> Result<(Vec<u16>, f64), MaskIoE
         });
     }
     Ok((values, max))
+}
+
+/// Labels, the largest real value and the first value too large for a label.
+fn label_scan<T: Copy>(
+    stored: &[T],
+    plane: usize,
+    rescale: &dafne_core::Rescale,
+    to_f64: impl Fn(T) -> f64,
+) -> (Vec<u16>, f64, Option<f64>) {
+    let mut max = f64::NEG_INFINITY;
+    let mut too_large = None;
+    let mut values = Vec::with_capacity(stored.len());
+    for (p, chunk) in stored.chunks(plane.max(1)).enumerate() {
+        let map = rescale.for_plane(p);
+        for &x in chunk {
+            let real = map.apply(to_f64(x));
+            if real > max {
+                max = real;
+            }
+            let label = if real >= 1.0 {
+                if real >= 65536.0 {
+                    too_large.get_or_insert(real);
+                }
+                real as u16
+            } else {
+                u16::from(real > 0.0)
+            };
+            values.push(label);
+        }
+    }
+    (values, max, too_large)
 }
 
 /// Per ROI (`(label, name)` in order) the slices where the volume holds its label, in one pass.
