@@ -195,25 +195,51 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
     } else {
         None
     };
-    let (values, max) = label_values(path, &mask.volume)?;
-    let is_label_map = max > 1.0 || legend.is_some();
+    let no_geometry = dataset.geometry.source == GeometrySource::Missing;
+    if no_geometry && mask.dims != target {
+        return Err(MaskIoError::Shape {
+            path: path.to_path_buf(),
+            expected: target.to_vec(),
+            got: mask.dims.to_vec(),
+            reason: "the dataset has no geometry to align the mask with".into(),
+        });
+    }
+    let realign = !no_geometry
+        && needs_realign(
+            mask.dims,
+            &mask.affine_lps,
+            target,
+            &dataset.geometry.affine_lps,
+        );
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = strip_suffix_ignore_case(&file_name, ".gz");
+    let stem = names::decode(strip_suffix_ignore_case(stem, ".nii"));
 
-    let values = if dataset.geometry.source == GeometrySource::Missing {
-        if mask.dims != target {
-            return Err(MaskIoError::Shape {
-                path: path.to_path_buf(),
-                expected: target.to_vec(),
-                got: mask.dims.to_vec(),
-                reason: "the dataset has no geometry to align the mask with".into(),
+    // The common case, one 0/1 mask on the dataset's grid: straight from the stored values.
+    if let (None, false, Some(map), Some((lo, hi))) = (
+        &legend,
+        realign,
+        mask.volume.rescale().uniform(),
+        mask.volume.voxels().min_max(),
+    ) {
+        if map.apply(lo).max(map.apply(hi)) <= 1.0 {
+            #[allow(clippy::unnecessary_cast)]
+            let slices = dafne_core::with_voxels!(mask.volume.voxels(), v => {
+                slices_where(v, target, |&x| map.apply(x as f64) > 0.0)
+            })?;
+            return Ok(ImportedMasks {
+                rois: vec![NamedMasks { name: stem, slices }],
+                warnings,
             });
         }
-        values
-    } else if needs_realign(
-        mask.dims,
-        &mask.affine_lps,
-        target,
-        &dataset.geometry.affine_lps,
-    ) {
+    }
+
+    let (values, max) = label_values(path, &mask.volume)?;
+    let is_label_map = max > 1.0 || legend.is_some();
+    let values = if realign {
         realign_nearest(
             &values,
             mask.dims,
@@ -229,16 +255,10 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
         values
     };
 
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     if !is_label_map {
-        let stem = strip_suffix_ignore_case(&file_name, ".gz");
-        let stem = strip_suffix_ignore_case(stem, ".nii");
         return Ok(ImportedMasks {
             rois: vec![NamedMasks {
-                name: names::decode(stem),
+                name: stem,
                 slices: slices_where(&values, target, |&v| v > 0)?,
             }],
             warnings,
