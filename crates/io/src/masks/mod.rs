@@ -75,14 +75,24 @@ pub enum MaskIoError {
     TooManyLabels(usize),
 }
 
+/// How ROI names must differ in an export.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unique {
+    /// Label maps: the legend may repeat a name.
+    No,
+    /// Keys of one `.npz`.
+    Exactly,
+    /// File names, compared as Windows and macOS do.
+    IgnoringCase,
+}
+
 /// Checks that every ROI fits a dataset of `dims` (slice masks of (dims[1], dims[0]), slices
-/// below dims[2]) and that no two ROIs would share a file name (compared case-insensitively, as
-/// Windows and macOS do) when `distinct_files`.
+/// below dims[2]) and that no two ROIs would share a file name or key.
 pub(crate) fn check_rois(
     path: &Path,
     dims: [usize; 4],
     rois: &[NamedMasks],
-    distinct_files: bool,
+    unique: Unique,
 ) -> Result<(), MaskIoError> {
     let mut seen = std::collections::BTreeMap::new();
     for roi in rois {
@@ -101,8 +111,12 @@ pub(crate) fn check_rois(
                 });
             }
         }
-        if distinct_files {
-            let key = names::encode(&roi.name).to_lowercase();
+        if unique != Unique::No {
+            let key = names::encode(&roi.name);
+            let key = match unique {
+                Unique::IgnoringCase => key.to_lowercase(),
+                _ => key,
+            };
             if let Some(other) = seen.insert(key, &roi.name) {
                 return Err(MaskIoError::Unsupported {
                     path: path.to_path_buf(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use dafne_core::{Affine, LinearMap, NamedMasks, Rescale, SeriesInfo, Volume, Voxels};
 
 use super::label_map::{LabelMap, Overlap, OverlapReport};
-use super::{check_rois, dataset_dims, legend, names, roi_voxels, MaskIoError};
+use super::{check_rois, dataset_dims, legend, names, roi_voxels, MaskIoError, Unique};
 use crate::nifti::{self, NiftiError};
 
 /// Writes `<folder>/<ROI>.nii.gz` (uint8 0/1, the dataset's affine) for every ROI, creating the
@@ -19,7 +19,7 @@ pub fn export_nifti(
     rois: &[NamedMasks],
 ) -> Result<Vec<PathBuf>, MaskIoError> {
     let dims = dataset_dims(folder, dataset)?;
-    check_rois(folder, dims, rois, true)?;
+    check_rois(folder, dims, rois, Unique::IgnoringCase)?;
     std::fs::create_dir_all(folder).map_err(|source| MaskIoError::Write {
         path: folder.to_path_buf(),
         source,
@@ -47,7 +47,7 @@ pub fn export_compact_nifti(
     policy: Overlap,
 ) -> Result<OverlapReport, MaskIoError> {
     let dims = dataset_dims(path, dataset)?;
-    check_rois(path, dims, rois, false)?;
+    check_rois(path, dims, rois, Unique::No)?;
     let (map, report) = LabelMap::build(dims[1], dims[0], dims[2], rois, policy)?;
     let volume = mask_volume(
         dataset,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use dafne_core::{LinearMap, NamedMasks, Rescale, Volume, Voxels};
 
-use super::{check_rois, dataset_dims, names, slices_where, MaskIoError};
+use super::{check_rois, dataset_dims, names, slices_where, MaskIoError, Unique};
 use crate::numpy::{self, BundleMask, BundleParts, NpyArray, NumpyError};
 
 /// Writes `<folder>/<ROI>.npy` (uint8 0/1, (rows, cols, slices)) for every ROI, creating the
@@ -18,7 +18,7 @@ pub fn export_npy(
     rois: &[NamedMasks],
 ) -> Result<Vec<PathBuf>, MaskIoError> {
     let dims = dataset_dims(folder, dataset)?;
-    check_rois(folder, dims, rois, true)?;
+    check_rois(folder, dims, rois, Unique::IgnoringCase)?;
     std::fs::create_dir_all(folder).map_err(|source| MaskIoError::Write {
         path: folder.to_path_buf(),
         source,
@@ -39,7 +39,7 @@ pub fn export_npy(
 /// `<U1`) and `affine` (float64 RAS, columns in array-axis order).
 pub fn export_npz(path: &Path, dataset: &Volume, rois: &[NamedMasks]) -> Result<(), MaskIoError> {
     let dims = dataset_dims(path, dataset)?;
-    check_rois(path, dims, rois, true)?;
+    check_rois(path, dims, rois, Unique::Exactly)?;
     let mut members: Vec<(String, Vec<u8>)> = rois
         .iter()
         .map(|roi| {
@@ -84,7 +84,7 @@ pub fn export_bundle(
     comment: Option<&str>,
 ) -> Result<(), MaskIoError> {
     let dims = dataset_dims(path, dataset)?;
-    check_rois(path, dims, rois, true)?;
+    check_rois(path, dims, rois, Unique::Exactly)?;
     let real = Volume::new(
         dims,
         Voxels::F32(dataset.to_f32()),
@@ -139,12 +139,22 @@ pub(crate) fn read_npz(
         source,
     })?;
     let members = numpy::npz_members(&bytes, |key| {
-        key.starts_with("mask_") || !names::is_special_npz_key(key)
+        key == "affine" || key.starts_with("mask_") || !names::is_special_npz_key(key)
     })
     .map_err(|e| format_error(path, e))?;
     let mut rois = Vec::with_capacity(members.len());
     let mut warnings = Vec::new();
     for (key, member) in &members {
+        if key == "affine" {
+            if !same_affine(member, dataset) {
+                warnings.push(format!(
+                    "the affine stored in {} differs from the dataset's: NumPy masks are taken \
+                     voxel for voxel",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ));
+            }
+            continue;
+        }
         let name = names::decode(key.strip_prefix("mask_").unwrap_or(key));
         rois.push(
             array_roi(path, &name, member, dataset).map_err(|e| match e {
@@ -163,6 +173,31 @@ pub(crate) fn read_npz(
         ));
     }
     Ok((rois, warnings))
+}
+
+/// Whether an `affine` member (RAS, array-axis order, as the original and our exports write it)
+/// is close to the dataset's (the original's `np.isclose` test); an unreadable one is not.
+fn same_affine(npy: &[u8], dataset: &Volume) -> bool {
+    let Ok(array) = numpy::read_npy_bytes(npy) else {
+        return false;
+    };
+    if array.shape != [4, 4] {
+        return false;
+    }
+    let value = |r: usize, c: usize| {
+        let at = if array.fortran_order {
+            c * 4 + r
+        } else {
+            r * 4 + c
+        };
+        array.voxels.get_f64(at).unwrap_or(f64::NAN)
+    };
+    let stored: dafne_core::Affine = std::array::from_fn(|r| std::array::from_fn(|c| value(r, c)));
+    let mut ours = dataset.geometry.affine_ras();
+    for row in ours.iter_mut() {
+        row.swap(0, 1);
+    }
+    super::realign::affines_close(&ours, &stored)
 }
 
 /// One (rows, cols, slices) array (any numeric dtype, C or Fortran order): voxels > 0 are set.

@@ -370,3 +370,25 @@ fn masks_in_layout(roi: &NamedMasks, dims: [usize; 3]) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn numpy_masks_on_a_moved_dataset_are_taken_as_they_are_with_a_warning() {
+    let dataset = oblique_dataset();
+    let d = dataset.dims();
+    let rois = vec![
+        roi("A", [d[0], d[1], d[2]], |k, r, c| k == 2 && r > 1 && c < 4),
+        roi("a", [d[0], d[1], d[2]], |k, _, c| k == 0 && c == 6),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.npz");
+    // One key per ROI: names differing in case are fine in an npz.
+    masks::export_npz(&path, &dataset, &rois).unwrap();
+    let same = masks::import(&path, &dataset).unwrap();
+    assert!(same.warnings.is_empty(), "{:?}", same.warnings);
+    let mut moved = dataset.clone();
+    moved.geometry.affine_lps[2][3] += 10.0;
+    let imported = masks::import(&path, &moved).unwrap();
+    assert_same_rois(&imported.rois, &rois, "moved dataset");
+    assert_eq!(imported.warnings.len(), 1);
+    assert!(imported.warnings[0].contains("differs from the dataset's"));
+}
