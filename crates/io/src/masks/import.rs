@@ -195,14 +195,27 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
     } else {
         None
     };
-    let no_geometry = dataset.geometry.source == GeometrySource::Missing;
+    // Without a real geometry on either side, the voxels are taken as they are (the original
+    // would resample a NIfTI without sform/qform onto nibabel's made-up grid and lose it).
+    let mask_unplaced = mask.volume.geometry.source == GeometrySource::NiftiFallback;
+    let no_geometry = dataset.geometry.source == GeometrySource::Missing || mask_unplaced;
     if no_geometry && mask.dims != target {
         return Err(MaskIoError::Shape {
             path: path.to_path_buf(),
             expected: target.to_vec(),
             got: mask.dims.to_vec(),
-            reason: "the dataset has no geometry to align the mask with".into(),
+            reason: if mask_unplaced {
+                "the mask has no sform or qform to align it with".into()
+            } else {
+                "the dataset has no geometry to align the mask with".into()
+            },
         });
+    }
+    if mask_unplaced {
+        warnings.push(format!(
+            "{} has no sform or qform: its voxels are taken as the dataset's",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ));
     }
     let realign = !no_geometry
         && needs_realign(

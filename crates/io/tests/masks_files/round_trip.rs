@@ -392,3 +392,33 @@ fn numpy_masks_on_a_moved_dataset_are_taken_as_they_are_with_a_warning() {
     assert_eq!(imported.warnings.len(), 1);
     assert!(imported.warnings[0].contains("differs from the dataset's"));
 }
+
+#[test]
+fn a_nifti_without_sform_or_qform_is_taken_voxel_for_voxel_with_a_warning() {
+    let dataset = oblique_dataset();
+    let d = dataset.dims();
+    let want = roi("Unplaced", [d[0], d[1], d[2]], |k, r, c| {
+        (k + r + c) % 4 == 1
+    });
+    let dir = tempfile::tempdir().unwrap();
+    masks::export_nifti(dir.path(), &dataset, std::slice::from_ref(&want)).unwrap();
+    // Unzip it and clear qform_code and sform_code (bytes 252..256 of the NIfTI-1 header).
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(dir.path().join("Unplaced.nii.gz")).unwrap())
+        .read_to_end(&mut raw)
+        .unwrap();
+    raw[252..256].fill(0);
+    let path = dir.path().join("Unplaced.nii");
+    std::fs::write(&path, raw).unwrap();
+    let imported = masks::import(&path, &dataset).unwrap();
+    assert_same_rois(
+        &imported.rois,
+        std::slice::from_ref(&want),
+        "unplaced NIfTI",
+    );
+    assert!(
+        imported.warnings[0].contains("no sform or qform"),
+        "{:?}",
+        imported.warnings
+    );
+}
