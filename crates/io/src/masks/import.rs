@@ -18,7 +18,7 @@ use dafne_core::{GeometrySource, NamedMasks, SliceMask, Volume};
 use super::nifti_masks::{legend_csv_path, read_nifti};
 use super::numpy_masks::{read_npy, read_npz, strip_suffix_ignore_case};
 use super::realign::{needs_realign, realign_nearest};
-use super::{dataset_dims, legend, names, slices_where, MaskIoError};
+use super::{dataset_dims, legend, names, slices_above_zero, slices_where, MaskIoError};
 
 /// ROIs read from a file or folder, with what the user should know about how.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -239,10 +239,7 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
         mask.volume.voxels().min_max(),
     ) {
         if map.apply(lo).max(map.apply(hi)) <= 1.0 {
-            #[allow(clippy::unnecessary_cast)]
-            let slices = dafne_core::with_voxels!(mask.volume.voxels(), v => {
-                slices_where(v, target, |&x| map.apply(x as f64) > 0.0)
-            })?;
+            let slices = slices_above_zero(mask.volume.voxels(), target, map)?;
             return Ok(ImportedMasks {
                 rois: vec![NamedMasks { name: stem, slices }],
                 warnings,

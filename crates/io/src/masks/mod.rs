@@ -32,7 +32,7 @@ pub mod realign;
 use std::path::{Path, PathBuf};
 
 pub use dafne_core::NamedMasks;
-use dafne_core::{SliceMask, Volume};
+use dafne_core::{LinearMap, SliceMask, Volume, Voxels};
 
 pub use import::{import, ImportedMasks};
 pub use label_map::{LabelMap, Overlap, OverlapReport};
@@ -185,6 +185,34 @@ where
         })
         .collect::<Result<_, MaskIoError>>()?;
     Ok(slices.into_iter().flatten().collect())
+}
+
+/// Per-slice masks where the real value (`map` applied to the stored value) is above 0.
+pub(crate) fn slices_above_zero(
+    voxels: &Voxels,
+    dims: [usize; 3],
+    map: LinearMap,
+) -> Result<std::collections::BTreeMap<usize, SliceMask>, MaskIoError> {
+    use rayon::prelude::*;
+    let plane = dims[0] * dims[1];
+    match voxels {
+        // Our own and the original's usual masks: pack bytes straight into words.
+        Voxels::U8(v) if map.is_identity() && plane > 0 => {
+            let slices: Vec<Option<(usize, SliceMask)>> = v
+                .par_chunks_exact(plane)
+                .enumerate()
+                .map(|(z, pixels)| {
+                    let mask = SliceMask::from_u8(dims[1], dims[0], pixels)?;
+                    Ok((!mask.is_empty()).then_some((z, mask)))
+                })
+                .collect::<Result<_, MaskIoError>>()?;
+            Ok(slices.into_iter().flatten().collect())
+        }
+        #[allow(clippy::unnecessary_cast)]
+        _ => dafne_core::with_voxels!(voxels, v => {
+            slices_where(v, dims, |&x| map.apply(x as f64) > 0.0)
+        }),
+    }
 }
 
 /// The dataset's in-plane and slice dims, refusing datasets that have none.

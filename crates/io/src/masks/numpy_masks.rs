@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use dafne_core::{LinearMap, NamedMasks, Rescale, Volume, Voxels};
 
-use super::{check_rois, dataset_dims, names, slices_where, MaskIoError, Unique};
+use super::{check_rois, dataset_dims, names, slices_above_zero, MaskIoError, Unique};
 use crate::numpy::{self, BundleMask, BundleParts, NpyArray, NumpyError};
 
 /// Writes `<folder>/<ROI>.npy` (uint8 0/1, (rows, cols, slices)) for every ROI, creating the
@@ -235,9 +235,7 @@ fn array_roi(
         )));
     }
     let grid = [layout_dims[0], layout_dims[1], layout_dims[2]];
-    #[allow(clippy::unnecessary_cast)]
-    let slices =
-        dafne_core::with_voxels!(&voxels, v => slices_where(v, grid, |&x| x as f64 > 0.0))?;
+    let slices = slices_above_zero(&voxels, grid, LinearMap::IDENTITY)?;
     Ok(NamedMasks {
         name: name.to_string(),
         slices,
