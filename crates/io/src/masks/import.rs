@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use dafne_core::{GeometrySource, NamedMasks, SliceMask, Volume};
+use dafne_core::{GeometrySource, LinearMap, NamedMasks, SliceMask, Volume, Voxels};
 
 use super::nifti_masks::{legend_csv_path, read_nifti};
 use super::numpy_masks::{read_npy, read_npz, strip_suffix_ignore_case};
@@ -232,13 +232,8 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
     let stem = names::decode(strip_suffix_ignore_case(stem, ".nii"));
 
     // The common case, one 0/1 mask on the dataset's grid: straight from the stored values.
-    if let (None, false, Some(map), Some((lo, hi))) = (
-        &legend,
-        realign,
-        mask.volume.rescale().uniform(),
-        mask.volume.voxels().min_max(),
-    ) {
-        if map.apply(lo).max(map.apply(hi)) <= 1.0 {
+    if let (None, false, Some(map)) = (&legend, realign, mask.volume.rescale().uniform()) {
+        if real_max(mask.volume.voxels(), map).is_some_and(|max| max <= 1.0) {
             let slices = slices_above_zero(mask.volume.voxels(), target, map)?;
             return Ok(ImportedMasks {
                 rois: vec![NamedMasks { name: stem, slices }],
@@ -321,6 +316,16 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
             .collect(),
         warnings,
     })
+}
+
+/// The largest real value (NaN ignored); integer bytes and words without a detour through f64.
+fn real_max(voxels: &Voxels, map: LinearMap) -> Option<f64> {
+    let (lo, hi) = match voxels {
+        Voxels::U8(v) => (f64::from(*v.iter().min()?), f64::from(*v.iter().max()?)),
+        Voxels::U16(v) => (f64::from(*v.iter().min()?), f64::from(*v.iter().max()?)),
+        other => other.min_max()?,
+    };
+    Some(map.apply(lo).max(map.apply(hi)))
 }
 
 /// The volume's real values as labels (values truncated like NumPy's `astype(uint16)`; 0 and
