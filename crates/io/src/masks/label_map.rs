@@ -18,7 +18,8 @@ pub enum Overlap {
     Refuse,
 }
 
-/// Voxels claimed by both `first` and `second` (names, first before second in ROI order).
+/// Voxels set in both `first` and `second` (names, first before second in ROI order), counted
+/// pairwise: a voxel three ROIs claim counts once for each of the three pairs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverlapCount {
     pub first: String,
@@ -75,7 +76,6 @@ impl LabelMap {
         }
         let plane = rows * cols;
         let mut labels = vec![0u16; plane * slices];
-        let mut shared = vec![vec![0u64; rois.len()]; rois.len()];
         for (index, roi) in rois.iter().enumerate() {
             let label = (index + 1) as u16;
             for (&slice, mask) in roi.slices.range(..slices) {
@@ -84,19 +84,15 @@ impl LabelMap {
                 }
                 let out = &mut labels[slice * plane..(slice + 1) * plane];
                 for (row, runs) in row_runs(mask) {
-                    for col in runs {
-                        let at = &mut out[row * cols + col];
-                        if *at != 0 {
-                            shared[usize::from(*at) - 1][index] += 1;
-                            if policy == Overlap::FirstWins {
-                                continue;
-                            }
+                    for at in &mut out[row * cols + runs.start..row * cols + runs.end] {
+                        if *at == 0 || policy != Overlap::FirstWins {
+                            *at = label;
                         }
-                        *at = label;
                     }
                 }
             }
         }
+        let shared = pairwise_overlaps(rois, rows, cols, slices);
         let mut report = OverlapReport::default();
         for (i, row) in shared.iter().enumerate() {
             for (j, &voxels) in row.iter().enumerate() {
@@ -165,6 +161,35 @@ impl LabelMap {
     }
 }
 
+/// `shared[i][j]` (i < j): voxels set in both ROI i and ROI j, whatever other ROIs claim them.
+fn pairwise_overlaps(
+    rois: &[NamedMasks],
+    rows: usize,
+    cols: usize,
+    slices: usize,
+) -> Vec<Vec<u64>> {
+    let mut shared = vec![vec![0u64; rois.len()]; rois.len()];
+    for (i, a) in rois.iter().enumerate() {
+        for (j, b) in rois.iter().enumerate().skip(i + 1) {
+            for (slice, ma) in a.slices.range(..slices) {
+                let Some(mb) = b.slices.get(slice) else {
+                    continue;
+                };
+                if ma.rows() != rows || ma.cols() != cols || !ma.same_shape(mb) {
+                    continue;
+                }
+                shared[i][j] += ma
+                    .row_chunks()
+                    .zip(mb.row_chunks())
+                    .flat_map(|(x, y)| x.iter().zip(y))
+                    .map(|(x, y)| u64::from((x & y).count_ones()))
+                    .sum::<u64>();
+            }
+        }
+    }
+    shared
+}
+
 /// The set columns of each row of a mask.
 fn row_runs(mask: &SliceMask) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
     let cols = mask.cols();
@@ -207,6 +232,23 @@ mod tests {
             LabelMap::build(2, 3, 1, &rois, Overlap::Refuse),
             Err(MaskIoError::Overlap(_))
         ));
+    }
+
+    #[test]
+    fn a_voxel_claimed_three_times_counts_for_every_pair() {
+        let rois = [
+            roi("A", 0, &[(0, 0)]),
+            roi("B", 0, &[(0, 0)]),
+            roi("C", 0, &[(0, 0), (1, 1)]),
+        ];
+        let (map, report) = LabelMap::build(2, 3, 1, &rois, Overlap::LastWins).unwrap();
+        assert_eq!(map.labels, vec![3, 0, 0, 0, 3, 0]);
+        let pairs: Vec<(&str, &str, u64)> = report
+            .pairs
+            .iter()
+            .map(|p| (p.first.as_str(), p.second.as_str(), p.voxels))
+            .collect();
+        assert_eq!(pairs, vec![("A", "B", 1), ("A", "C", 1), ("B", "C", 1)]);
     }
 
     #[test]

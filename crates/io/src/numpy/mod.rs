@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use dafne_core::{Geometry, GeometrySource, Rescale, SeriesInfo, Volume, VolumeError, Voxels};
 
 pub use npy::{npy_bytes, read_npy_bytes, NpyArray};
+pub(crate) use npy::{read_npy_layout, unicode_npy_bytes};
+pub(crate) use npz::{npz_members, write_npz};
 pub use npz::{
     read_bundle, read_bundle_bytes, write_bundle, write_bundle_parts, Bundle, BundleMask,
     BundleParts, Contrast,

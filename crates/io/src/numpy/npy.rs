@@ -74,7 +74,7 @@ pub fn read_npy_bytes(bytes: &[u8]) -> Result<NpyArray, NumpyError> {
 }
 
 /// Parses one `.npy` image straight into our layout: its NumPy shape, our dims and the voxels.
-pub(super) fn read_npy_layout(
+pub(crate) fn read_npy_layout(
     bytes: &[u8],
 ) -> Result<(Vec<usize>, [usize; 4], Voxels), NumpyError> {
     let (header, dtype, bool, data) = parse_numeric(bytes)?;
@@ -511,7 +511,7 @@ pub fn npy_bytes(array: &NpyArray) -> Vec<u8> {
 }
 
 /// The `.npy` bytes of a string array (`<U<n>`, UTF-32LE, n = longest string, at least 1).
-pub(super) fn unicode_npy_bytes(strings: &[&str], shape: &[usize]) -> Vec<u8> {
+pub(crate) fn unicode_npy_bytes(strings: &[&str], shape: &[usize]) -> Vec<u8> {
     let chars = strings
         .iter()
         .map(|s| s.chars().count())

@@ -82,7 +82,7 @@ pub fn read_bundle(path: &Path) -> Result<Bundle, NumpyError> {
 
 /// Reads a bundle held in memory. Keys other than the ones above are ignored.
 pub fn read_bundle_bytes(bytes: &[u8]) -> Result<Bundle, NumpyError> {
-    let members = bundle_members(bytes)?;
+    let members = npz_members(bytes, is_bundle_key)?;
     let member = |key: &str| {
         members
             .iter()
@@ -183,8 +183,23 @@ pub fn read_bundle_bytes(bytes: &[u8]) -> Result<Bundle, NumpyError> {
     })
 }
 
-/// The `.npy` members the bundle uses, decompressed, with their keys (name without `.npy`).
-fn bundle_members(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, NumpyError> {
+/// Whether the bundle reader uses a member.
+fn is_bundle_key(key: &str) -> bool {
+    matches!(
+        key,
+        "data" | "image" | "resolution" | "affine" | "comment" | "contrast_names"
+    ) || key.starts_with("mask_")
+        || key
+            .strip_prefix("data")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
+/// The `.npy` members whose key (name without `.npy`) is `wanted`, decompressed, in archive
+/// order.
+pub(crate) fn npz_members(
+    bytes: &[u8],
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, Vec<u8>)>, NumpyError> {
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|source| NumpyError::Zip { source })?;
     // All members together cannot hold more than deflate can expand the archive to (this also
@@ -204,14 +219,7 @@ fn bundle_members(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, NumpyError> {
         let Some(key) = name.strip_suffix(".npy") else {
             continue;
         };
-        let wanted = matches!(
-            key,
-            "data" | "image" | "resolution" | "affine" | "comment" | "contrast_names"
-        ) || key.starts_with("mask_")
-            || key
-                .strip_prefix("data")
-                .is_some_and(|n| n.parse::<u32>().is_ok());
-        if !wanted {
+        if !wanted(key) {
             continue;
         }
         let claimed = file.size();
@@ -438,9 +446,14 @@ pub fn write_bundle_parts(parts: &BundleParts, path: &Path) -> Result<(), NumpyE
         members.push((key, npy::npy_bytes(&array)));
     }
 
+    write_npz(path, &members)
+}
+
+/// Writes `.npy` members (`key` -> `key.npy`) as a deflated `.npz`, atomically.
+pub(crate) fn write_npz(path: &Path, members: &[(String, Vec<u8>)]) -> Result<(), NumpyError> {
     crate::fs::write_atomically(path, |out| {
         let mut zip = zip::ZipWriter::new(out);
-        for (key, bytes) in &members {
+        for (key, bytes) in members {
             let options = SimpleFileOptions::default()
                 .compression_method(CompressionMethod::Deflated)
                 .compression_level(Some(crate::nifti::GZIP_LEVEL as i64))
