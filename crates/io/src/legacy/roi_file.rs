@@ -115,11 +115,19 @@ struct Manager {
     rois: Vec<LegacyRoi>,
 }
 
+/// Where a stored mask comes from: the address of v3's compressed bytes, or the arena index of
+/// a v1/v2 array (and whether it is packed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Source {
+    Bytes(usize),
+    Array(usize, bool),
+}
+
 struct Converter<'a> {
     arena: &'a [Node],
-    /// Decoded masks by (address of the stored bytes, rows, cols): one pickled mask referred to
-    /// from several places (the time-resolved file) is decompressed once.
-    masks: HashMap<(usize, usize, usize), Result<Option<SliceMask>, String>>,
+    /// Decoded masks by (stored bytes or array, rows, cols): a pickled mask referred to from
+    /// several places (the time-resolved file) is decoded once.
+    masks: HashMap<(Source, usize, usize), Result<Option<SliceMask>, String>>,
     total_pixels: usize,
 }
 
@@ -340,27 +348,43 @@ impl<'a> Converter<'a> {
                 ));
             };
             let (rows, cols) = size.ok_or("the file has no mask size")?;
-            let key = (Rc::as_ptr(bytes) as *const u8 as usize, rows, cols);
+            let key = (
+                Source::Bytes(Rc::as_ptr(bytes) as *const u8 as usize),
+                rows,
+                cols,
+            );
             self.masks
                 .entry(key)
                 .or_insert_with(|| decode_compressed(bytes, (rows, cols)))
                 .clone()?
         } else {
-            let Some(Node::Array(Some(array))) = self.node(stored) else {
+            let (Value::Node(id), Some(Node::Array(Some(array)))) = (stored, self.node(stored))
+            else {
                 return Err(format!(
                     "version {version} mask is a {}, not a numpy array",
                     stored.kind(self.arena)
                 ));
             };
-            if version == 2 {
-                Some(unpack(array, size.ok_or("the file has no mask size")?)?)
+            let size = if version == 2 {
+                size.ok_or("the file has no mask size")?
             } else {
                 let size = size.or(match array.shape.as_slice() {
                     [r, c] => Some((*r, *c)),
                     _ => None,
                 });
-                Some(from_array(array, size.ok_or("the mask is not 2-D")?)?)
-            }
+                size.ok_or("the mask is not 2-D")?
+            };
+            let key = (Source::Array(*id, version == 2), size.0, size.1);
+            self.masks
+                .entry(key)
+                .or_insert_with(|| {
+                    if version == 2 {
+                        unpack(array, size).map(Some)
+                    } else {
+                        from_array(array, size).map(Some)
+                    }
+                })
+                .clone()?
         };
         if let Some(m) = &mask {
             self.total_pixels = self.total_pixels.saturating_add(m.rows() * m.cols());

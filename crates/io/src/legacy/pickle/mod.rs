@@ -22,8 +22,11 @@ pub(crate) use objects::Global;
 /// entry, a container element), so this bounds the VM's memory to roughly 1 GiB worst case; a
 /// large real ROI file (30 ROIs x 300 slices with masks) needs about 200,000.
 pub(crate) const MAX_OPS: usize = 1 << 24;
-/// Bytes of strings and byte strings created per pickle (their text is copied out of the input).
+/// Bytes of strings and byte strings created per pickle (copied out of the input or converted).
 pub(crate) const MAX_DATA_BYTES: usize = 1 << 31;
+/// Container items copied per pickle (`OrderedDict(list_of_pairs)`, the Python 2 form; protocol
+/// 2+ files never copy), so that one memoised list passed again and again stays cheap.
+pub(crate) const MAX_COPIED_ITEMS: usize = 1 << 20;
 
 /// A pickled value. Strings and bytes are shared, containers are arena indices.
 #[derive(Clone, Debug)]
@@ -157,6 +160,7 @@ pub(crate) fn unpickle(data: &[u8]) -> Result<Unpickled, DecodeError> {
         memo: HashMap::new(),
         arena: Vec::new(),
         data_bytes: 0,
+        copied_items: 0,
     };
     let root = vm.run()?;
     Ok(Unpickled {
@@ -174,6 +178,7 @@ struct Vm<'a> {
     memo: HashMap<u32, Value>,
     arena: Vec<Node>,
     data_bytes: usize,
+    copied_items: usize,
 }
 
 impl Vm<'_> {
@@ -444,6 +449,11 @@ impl Vm<'_> {
         if n > self.input.len().saturating_sub(self.pos) {
             return Err(DecodeError::Truncated { offset: self.pos });
         }
+        self.charge(n)
+    }
+
+    /// Counts `n` bytes of strings or converted data against [`MAX_DATA_BYTES`].
+    fn charge(&mut self, n: usize) -> Result<(), DecodeError> {
         self.data_bytes = self.data_bytes.saturating_add(n);
         if self.data_bytes > MAX_DATA_BYTES {
             return Err(DecodeError::Limit {

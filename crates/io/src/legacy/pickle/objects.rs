@@ -1,7 +1,7 @@
 //! The objects a pickle may build: the allowlisted globals and what REDUCE, NEWOBJ and BUILD
 //! make of them (OrderedDicts, the original's ROI classes, numpy dtypes, arrays and scalars).
 
-use super::{Dict, Node, Value, Vm};
+use super::{Dict, Node, Value, Vm, MAX_COPIED_ITEMS};
 use crate::legacy::numpy::{self, Dtype, NdArray};
 use crate::legacy::DecodeError;
 
@@ -69,9 +69,21 @@ impl Vm<'_> {
 
     fn tuple_items(&self, value: &Value, at: usize, what: &str) -> Result<Vec<Value>, DecodeError> {
         match self.node(value) {
-            Some(Node::Tuple(items)) => Ok(items.clone()),
+            // Every callable here takes a handful of arguments: refusing long tuples keeps a
+            // memoised huge tuple from being copied on every call.
+            Some(Node::Tuple(items)) if items.len() <= 16 => Ok(items.clone()),
+            Some(Node::Tuple(_)) => Err(self.bad(at, format!("too many arguments for {what}"))),
             _ => Err(self.bad(at, format!("arguments of {what} are not a tuple"))),
         }
+    }
+
+    /// Array or scalar data: bytes (shared), or a str whose characters are the bytes (protocol
+    /// 2 and Python 2), which is converted and so counts against the data budget.
+    fn raw_bytes(&mut self, value: &Value, at: usize) -> Result<std::rc::Rc<[u8]>, DecodeError> {
+        if let Value::Str(text) = value {
+            self.charge(text.len())?;
+        }
+        numpy::raw_bytes(value).map_err(|r| self.bad(at, r))
     }
 
     pub(super) fn reduce(
@@ -109,16 +121,17 @@ impl Vm<'_> {
                 let (Some(dtype), Some(data)) = (args.first(), args.get(1)) else {
                     return Err(self.bad(at, "numpy scalar needs a dtype and its bytes"));
                 };
+                let data = self.raw_bytes(data, at)?;
                 let Some(Node::Dtype(dtype)) = self.node(dtype) else {
                     return Err(self.bad(at, "numpy scalar without a dtype"));
                 };
-                let data = numpy::raw_bytes(data).map_err(|r| self.bad(at, r))?;
                 return numpy::scalar(dtype, &data).map_err(|r| self.bad(at, r));
             }
             Global::NumpyFromBuffer => {
                 let [buffer, dtype, shape, order] = args.as_slice() else {
                     return Err(self.bad(at, "numpy _frombuffer needs 4 arguments"));
                 };
+                let data = self.raw_bytes(buffer, at)?;
                 let Some(Node::Dtype(dtype)) = self.node(dtype) else {
                     return Err(self.bad(at, "numpy _frombuffer without a dtype"));
                 };
@@ -128,7 +141,6 @@ impl Vm<'_> {
                     _ => return Err(self.bad(at, "numpy _frombuffer order is not 'C' or 'F'")),
                 };
                 let shape = self.shape_of(shape, at)?;
-                let data = numpy::raw_bytes(buffer).map_err(|r| self.bad(at, r))?;
                 let array = NdArray::new(dtype.clone(), shape, fortran, data)
                     .map_err(|r| self.bad(at, r))?;
                 Node::Array(Some(array))
@@ -142,6 +154,7 @@ impl Vm<'_> {
                 if !matches!(&**encoding, "latin1" | "latin-1" | "iso-8859-1") {
                     return Err(self.bad(at, "_codecs.encode with an encoding other than latin1"));
                 }
+                self.charge(text.len())?;
                 let bytes = numpy::latin1_bytes(text).map_err(|r| self.bad(at, r))?;
                 return Ok(Value::Bytes(bytes));
             }
@@ -153,7 +166,21 @@ impl Vm<'_> {
     }
 
     /// The key/value items of OrderedDict's optional argument (a list of pairs or a dict).
-    fn pairs_of(&self, source: &Value, at: usize) -> Result<Vec<Value>, DecodeError> {
+    fn pairs_of(&mut self, source: &Value, at: usize) -> Result<Vec<Value>, DecodeError> {
+        // The items are copied (as Python does), so a memoised list passed again and again
+        // counts against the budget each time.
+        let len = match self.node(source) {
+            Some(Node::Dict(d)) => d.entries.len(),
+            Some(Node::List(items) | Node::Tuple(items)) => items.len(),
+            _ => 0,
+        };
+        self.copied_items = self.copied_items.saturating_add(len);
+        if self.copied_items > MAX_COPIED_ITEMS {
+            return Err(DecodeError::Limit {
+                what: "copied items",
+                limit: MAX_COPIED_ITEMS,
+            });
+        }
         match self.node(source) {
             Some(Node::Dict(d)) => Ok(d
                 .entries
@@ -179,7 +206,7 @@ impl Vm<'_> {
     fn shape_of(&self, value: &Value, at: usize) -> Result<Vec<usize>, DecodeError> {
         let items = match (value, self.node(value)) {
             (Value::Int(_), _) => vec![value.clone()],
-            (_, Some(Node::Tuple(items) | Node::List(items))) => items.clone(),
+            (_, Some(Node::Tuple(items) | Node::List(items))) if items.len() <= 32 => items.clone(),
             _ => return Err(self.bad(at, "array shape is not a tuple")),
         };
         items
@@ -252,7 +279,7 @@ impl Vm<'_> {
 
     /// numpy's `ndarray.__setstate__`: `(version, shape, dtype, is_fortran, rawdata)` (the
     /// version may be missing).
-    fn array_state(&self, state: &Value, at: usize) -> Result<NdArray, DecodeError> {
+    fn array_state(&mut self, state: &Value, at: usize) -> Result<NdArray, DecodeError> {
         let items = self.tuple_items(state, at, "ndarray state")?;
         let items = match items.len() {
             5 => items.get(1..).unwrap_or_default(),
@@ -262,6 +289,7 @@ impl Vm<'_> {
         let [shape, dtype, fortran, raw] = items else {
             return Err(self.bad(at, "ndarray state has the wrong length"));
         };
+        let data = self.raw_bytes(raw, at)?;
         let shape = self.shape_of(shape, at)?;
         let Some(Node::Dtype(dtype)) = self.node(dtype) else {
             return Err(self.bad(at, "ndarray state without a dtype"));
@@ -271,7 +299,6 @@ impl Vm<'_> {
             Value::Int(i) => *i != 0,
             _ => return Err(self.bad(at, "ndarray fortran flag is not a bool")),
         };
-        let data = numpy::raw_bytes(raw).map_err(|r| self.bad(at, r))?;
         NdArray::new(dtype.clone(), shape, fortran, data).map_err(|r| self.bad(at, r))
     }
 }

@@ -110,3 +110,29 @@ fn opcode_count_is_bounded() {
         })
     ));
 }
+
+#[test]
+fn copying_a_memoised_list_again_and_again_is_bounded() {
+    // L = [(0, 0)] * 100,000 memoised, then OrderedDict(L) over and over: each call copies L.
+    let mut pickle = b"\x8c\x0bcollections\x8c\x0bOrderedDict\x93q\x00](".to_vec();
+    pickle.extend(b"K\x00K\x00\x86".repeat(100_000));
+    pickle.extend(b"eq\x01");
+    pickle.extend(b"h\x00h\x01\x85R0".repeat(100));
+    pickle.extend(b"N.");
+    assert!(matches!(
+        unpickle(&pickle),
+        Err(DecodeError::Limit {
+            what: "copied items",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn long_argument_tuples_and_shapes_are_refused() {
+    // numpy.dtype called with 17 arguments.
+    let mut pickle = b"cnumpy\ndtype\n(".to_vec();
+    pickle.extend(b"N".repeat(17));
+    pickle.extend(b"tR.");
+    assert!(unpickle(&pickle).is_err());
+}
