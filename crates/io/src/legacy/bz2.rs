@@ -12,27 +12,38 @@ pub(crate) fn is_bz2(bytes: &[u8]) -> bool {
     matches!(bytes, [b'B', b'Z', b'h', b'1'..=b'9', ..])
 }
 
-/// Decompresses `bytes`; more than `limit` bytes of output is an error.
+/// Decompresses `bytes`; more than `limit` bytes of output is an error. Streams may follow
+/// one another; bytes after the last stream that do not start a new one are ignored, as
+/// Python's `BZ2File` (the original's loader) ignores them.
 pub(crate) fn decompress(bytes: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
-    let mut decoder = bzip2::read::MultiBzDecoder::new(bytes);
     let mut out: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
+    let mut rest = bytes;
     loop {
-        let n = decoder.read(&mut chunk).map_err(|e| DecodeError::Bz2 {
-            reason: e.to_string(),
-        })?;
-        if n == 0 {
+        let mut decoder = bzip2::bufread::BzDecoder::new(rest);
+        loop {
+            let n = decoder.read(&mut chunk).map_err(|e| DecodeError::Bz2 {
+                reason: e.to_string(),
+            })?;
+            if n == 0 {
+                break;
+            }
+            if out.len() + n > limit {
+                return Err(DecodeError::TooLarge { limit });
+            }
+            // Grow by doubling but never past the limit, so capacity stays within the ceiling.
+            if out.capacity() - out.len() < n {
+                let want = (out.capacity() * 2).max(out.len() + n).min(limit);
+                out.reserve_exact(want - out.len());
+            }
+            out.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        }
+        let consumed = bytes.len() - rest.len();
+        rest = decoder.into_inner();
+        // A stream that ends without consuming anything would loop forever.
+        if !is_bz2(rest) || bytes.len() - rest.len() == consumed {
             return Ok(out);
         }
-        if out.len() + n > limit {
-            return Err(DecodeError::TooLarge { limit });
-        }
-        // Grow by doubling but never past the limit, so capacity stays within the ceiling.
-        if out.capacity() - out.len() < n {
-            let want = (out.capacity() * 2).max(out.len() + n).min(limit);
-            out.reserve_exact(want - out.len());
-        }
-        out.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
 }
 
@@ -64,6 +75,17 @@ mod tests {
             Err(DecodeError::TooLarge { limit }) => assert_eq!(limit, 1 << 20),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_last_stream_are_ignored() {
+        let mut data = compress(b"pickle");
+        data.extend_from_slice(b"\x00\x00 trailing");
+        assert_eq!(decompress(&data, 100).unwrap(), b"pickle");
+        // ... but a second stream that is broken is an error.
+        data.truncate(data.len() - 11);
+        data.extend_from_slice(b"BZh9 broken");
+        assert!(decompress(&data, 100).is_err());
     }
 
     #[test]
