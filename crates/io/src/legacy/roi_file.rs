@@ -197,12 +197,8 @@ impl<'a> Converter<'a> {
                     .ok_or_else(|| structure("ROIManager 'mask_size' is not (rows, cols)"))?,
             ),
         };
-        if let Some((rows, cols)) = mask_size {
-            if rows.checked_mul(cols).is_none_or(|n| n > MAX_SLICE_PIXELS) {
-                return Err(structure(format!(
-                    "mask size {rows} x {cols} is larger than {MAX_SLICE_PIXELS} pixels"
-                )));
-            }
+        if let Some(size) = mask_size {
+            check_size(size).map_err(structure)?;
         }
         let boxes = match state.get_str("autosegment_subregions") {
             None | Some(Value::None) => BTreeMap::new(),
@@ -296,6 +292,9 @@ impl<'a> Converter<'a> {
             if m != p {
                 return Err(format!("mask size {p:?} differs from the file's {m:?}"));
             }
+        }
+        if let Some(size) = pair_size {
+            check_size(size)?;
         }
         let size = manager_size.or(pair_size);
         let version = match state.get_str("version") {
@@ -396,6 +395,15 @@ impl<'a> Converter<'a> {
         }
         Ok(mask)
     }
+}
+
+fn check_size((rows, cols): (usize, usize)) -> Result<(), String> {
+    if rows.checked_mul(cols).is_none_or(|n| n > MAX_SLICE_PIXELS) {
+        return Err(format!(
+            "mask size {rows} x {cols} is larger than {MAX_SLICE_PIXELS} pixels"
+        ));
+    }
+    Ok(())
 }
 
 fn number(value: &Value) -> Option<f64> {

@@ -96,13 +96,55 @@ enum Key {
     None,
     Int(i64),
     Float(u64),
-    Str(Rc<str>),
-    Bytes(Rc<[u8]>),
+    Str(Shared<str>),
+    Bytes(Shared<[u8]>),
     Identity(usize),
 }
 
+/// A string key with its content hash computed once, so that one long string used as a key
+/// over and over (through the memo) is not hashed again each time.
+#[derive(Debug)]
+struct Shared<T: ?Sized>(u64, Rc<T>);
+
+impl<T: ?Sized + PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 && (Rc::ptr_eq(&self.1, &other.1) || self.1 == other.1)
+    }
+}
+
+impl<T: ?Sized + PartialEq> Eq for Shared<T> {}
+
+impl<T: ?Sized> std::hash::Hash for Shared<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    h.write(bytes);
+    h.finish()
+}
+
+/// Content hashes of the strings used as keys, by address; holding the value keeps the address
+/// from being reused by another string.
+#[derive(Debug, Default)]
+struct KeyHashes(HashMap<usize, (Value, u64)>);
+
+impl KeyHashes {
+    fn of(&mut self, value: &Value, address: usize, bytes: &[u8]) -> u64 {
+        if let Some((_, h)) = self.0.get(&address) {
+            return *h;
+        }
+        let h = content_hash(bytes);
+        self.0.insert(address, (value.clone(), h));
+        h
+    }
+}
+
 impl Dict {
-    fn key(value: &Value, arena: &[Node]) -> Result<Key, String> {
+    fn key(value: &Value, arena: &[Node], hashes: &mut KeyHashes) -> Result<Key, String> {
         Ok(match value {
             Value::None => Key::None,
             Value::Bool(b) => Key::Int(i64::from(*b)),
@@ -110,8 +152,14 @@ impl Dict {
             // 1.0 and 1 are the same key in Python.
             Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Key::Int(*f as i64),
             Value::Float(f) => Key::Float(f.to_bits()),
-            Value::Str(s) => Key::Str(s.clone()),
-            Value::Bytes(b) => Key::Bytes(b.clone()),
+            Value::Str(s) => {
+                let h = hashes.of(value, Rc::as_ptr(s) as *const u8 as usize, s.as_bytes());
+                Key::Str(Shared(h, s.clone()))
+            }
+            Value::Bytes(b) => {
+                let h = hashes.of(value, Rc::as_ptr(b) as *const u8 as usize, b);
+                Key::Bytes(Shared(h, b.clone()))
+            }
             Value::Global(g) => Key::Identity(usize::MAX - *g as usize),
             Value::Node(id) => match arena.get(*id) {
                 Some(Node::List(_) | Node::Dict(_) | Node::Set(_)) => {
@@ -138,7 +186,8 @@ impl Dict {
 
     /// The value under a string key.
     pub(crate) fn get_str(&self, key: &str) -> Option<&Value> {
-        let at = *self.index.get(&Key::Str(Rc::from(key)))?;
+        let probe = Key::Str(Shared(content_hash(key.as_bytes()), Rc::from(key)));
+        let at = *self.index.get(&probe)?;
         self.entries.get(at).map(|(_, v)| v)
     }
 }
@@ -161,6 +210,7 @@ pub(crate) fn unpickle(data: &[u8]) -> Result<Unpickled, DecodeError> {
         arena: Vec::new(),
         data_bytes: 0,
         copied_items: 0,
+        key_hashes: KeyHashes::default(),
     };
     let root = vm.run()?;
     Ok(Unpickled {
@@ -179,6 +229,7 @@ struct Vm<'a> {
     arena: Vec<Node>,
     data_bytes: usize,
     copied_items: usize,
+    key_hashes: KeyHashes,
 }
 
 impl Vm<'_> {
@@ -610,7 +661,8 @@ impl Vm<'_> {
         let mut keyed = Vec::with_capacity(items.len() / 2);
         let mut iter = items.into_iter();
         while let (Some(k), Some(v)) = (iter.next(), iter.next()) {
-            let key = Dict::key(&k, &self.arena).map_err(|r| self.bad(at, r))?;
+            let key = Dict::key(&k, &self.arena, &mut self.key_hashes);
+            let key = key.map_err(|r| self.bad(at, r))?;
             keyed.push((key, k, v));
         }
         match self.arena.get_mut(id) {

@@ -136,3 +136,19 @@ fn long_argument_tuples_and_shapes_are_refused() {
     pickle.extend(b"tR.");
     assert!(unpickle(&pickle).is_err());
 }
+
+#[test]
+fn a_long_key_reused_through_the_memo_is_hashed_once() {
+    // A 1 MB string memoised, then used as the key of 50,000 SETITEMs: hashing it each time
+    // would be 50 GB of work.
+    let mut pickle = b"\x80\x04}X\x00\x00\x10\x00".to_vec();
+    pickle.extend(std::iter::repeat_n(b'k', 1 << 20));
+    pickle.extend(b"q\x000");
+    pickle.extend(b"h\x00Ns".repeat(50_000));
+    pickle.push(b'.');
+    let started = std::time::Instant::now();
+    let u = unpickle(&pickle).unwrap();
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    let Value::Node(id) = u.root else { panic!() };
+    assert!(matches!(&u.arena[id], Node::Dict(d) if d.entries.len() == 1));
+}
