@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the DICOM, NIfTI and NumPy readers for N seconds each (default 20), seeded with the
-# real files of ../shared/data. Fails on any crash. -malloc_limit_mb is above 4 GiB because
+# Fuzzes the DICOM, NIfTI, NumPy and legacy ROI (.p) readers for N seconds each (default 20),
+# seeded with the real files of ../shared/data. Fails on any crash. -malloc_limit_mb is above 4 GiB because
 # dicom-parser reserves an element's declared length (at most 4 GiB, virtual, freed when the read
 # fails) before reading it; anything larger is still reported. cargo-fuzz needs nightly flags: the stable
 # toolchain accepts them with RUSTC_BOOTSTRAP=1, so no second toolchain is needed.
@@ -19,7 +19,14 @@ seed() {  # seed <target> <find args...>
 seed dicom \( -name '*.dcm' -o -path '*dicomdirtests*' \)
 seed nifti \( -name '*.nii' -o -name '*.nii.gz' \)
 seed npy -name '*.npy'
-for target in dicom nifti npy; do
+seed legacy_roi -path '*dafne-legacy/rois/*.p'
+# The ROI files are bz2, whose CRCs almost every mutation breaks: seed the pickles inside too.
+if command -v bzcat >/dev/null; then
+  for f in fuzz/corpus/legacy_roi/*.p; do
+    if [ -e "$f" ] && ! bzcat "$f" > "${f%.p}.pickle" 2>/dev/null; then rm -f "${f%.p}.pickle"; fi
+  done
+fi
+for target in dicom nifti npy legacy_roi; do
   echo "fuzz: $target for ${seconds}s"
   cargo fuzz run --fuzz-dir fuzz "$target" "fuzz/corpus/$target" -- \
     -max_total_time="$seconds" -max_len=300000 -rss_limit_mb=2048 -malloc_limit_mb=4600 -timeout=10 -print_final_stats=1 2>&1 \

@@ -6,6 +6,7 @@ mod describe;
 pub mod dicom;
 mod error;
 mod fs;
+pub mod legacy;
 pub mod masks;
 pub mod nifti;
 pub mod numpy;
