@@ -36,7 +36,9 @@ pub(super) fn simplified(contour: &Contour) -> Contour {
             })
             .collect();
         let mut order: Vec<usize> = (0..n).collect();
-        // numpy's argsort is stable on arrays this small (insertion sort); NaN sorts last.
+        // The closest pair of knots always ties. numpy's default argsort is not stable (its
+        // order for ties depends on the build and the CPU), so ties go lowest index first:
+        // the original with a stable argsort.
         order.sort_by(|&a, &b| crowding[a].total_cmp(&crowding[b]));
         let removable = order.into_iter().find(|&i| {
             let i = i as isize;
