@@ -94,18 +94,7 @@ impl Contour {
     /// rounded to the pixel (ties to even) and each pixel kept once, at its first visit.
     /// Empty when the contour is not valid (the original returns None).
     pub fn curve(&self) -> Vec<[f64; 2]> {
-        let pieces = self.pieces();
-        let total: usize = pieces.iter().map(Vec::len).sum();
-        let mut seen: HashSet<(u64, u64)> = HashSet::with_capacity(total);
-        let mut out = Vec::with_capacity(total);
-        for p in pieces.iter().flatten() {
-            // + 0.0 turns -0.0 into 0.0: Python's dict sees them as one key
-            let q = [p[0].round_ties_even() + 0.0, p[1].round_ties_even() + 0.0];
-            if seen.insert((q[0].to_bits(), q[1].to_bits())) {
-                out.push(q);
-            }
-        }
-        out
+        pixelate(self.pieces().into_iter().flatten())
     }
 
     /// The filled contour on a `rows x cols` slice, pixel for pixel as the original's
@@ -236,6 +225,20 @@ impl Contour {
     pub fn simplified(&self) -> Contour {
         simplify::simplified(self)
     }
+}
+
+/// Samples rounded to the pixel (ties to even), each pixel kept once at its first visit.
+fn pixelate(samples: impl Iterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
+    let mut seen: HashSet<(u64, u64)> = HashSet::new();
+    let mut out = Vec::new();
+    for p in samples {
+        // + 0.0 turns -0.0 into 0.0: Python's dict sees them as one key
+        let q = [p[0].round_ties_even() + 0.0, p[1].round_ties_even() + 0.0];
+        if seen.insert((q[0].to_bits(), q[1].to_bits())) {
+            out.push(q);
+        }
+    }
+    out
 }
 
 /// The mask of a slice holding `contours`: the XOR of each filled contour

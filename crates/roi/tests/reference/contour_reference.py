@@ -171,10 +171,18 @@ def main():
                 pair = roiman.RoiAndMaskPair((rows, cols))
                 pair.subroi_stack = splines
                 round_trip = pair.subroi_to_mask()
+                spline_mod.np = StableArgsort("numpy")
+                try:
+                    stable = m2s.mask_to_splines(mask, case["precision"])
+                finally:
+                    spline_mod.np = np
+                pair = roiman.RoiAndMaskPair((rows, cols))
+                pair.subroi_stack = stable
                 out.append(
                     {
-                        "contours": [knots_bits(s.knots) for s in splines],
+                        "contours_stable_argsort": [knots_bits(s.knots) for s in stable],
                         "round_trip": runs(round_trip),
+                        "round_trip_stable_argsort": runs(pair.subroi_to_mask()),
                     }
                 )
             else:
