@@ -653,3 +653,61 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
         "round trips off by {ours_total} px against the original's {theirs_total}"
     );
 }
+
+/// Timing, not correctness: run with optimisations, e.g.
+/// `cargo test -p dafne-roi --test contour timing --config 'profile.dev.package.dafne-roi.opt-level=3'
+///  --config 'profile.dev.package.dafne-core.opt-level=3' -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing() {
+    let (rows, cols) = (432usize, 432usize);
+    let mut rng = Rng(1);
+    let knots: Vec<[f64; 2]> = (0..40)
+        .map(|i| {
+            let a = i as f64 / 40.0 * std::f64::consts::TAU;
+            let r = 150.0 * rng.uniform(0.8, 1.0);
+            [216.0 + r * a.cos(), 216.0 + 0.7 * r * a.sin()]
+        })
+        .collect();
+    let c = Contour::new(knots);
+    // the fastest of `reps` runs: the machine is shared, the minimum is the stable figure
+    let time = |label: &str, reps: u32, f: &mut dyn FnMut()| {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..reps {
+            let t = std::time::Instant::now();
+            f();
+            best = best.min(t.elapsed());
+        }
+        eprintln!("{label}: {best:?} (fastest of {reps})");
+        best
+    };
+    let mut n = 0;
+    time("curve, 40 knots", 200, &mut || n += c.curve().len());
+    let raster = time("to_mask, 40 knots on 432 x 432", 200, &mut || {
+        n += c.to_mask(rows, cols).count()
+    });
+    let small = Contour::new(vec![
+        [200.0, 200.0],
+        [230.0, 205.0],
+        [228.0, 236.0],
+        [198.0, 230.0],
+    ]);
+    time("to_mask, small contour on 432 x 432", 200, &mut || {
+        n += small.to_mask(rows, cols).count()
+    });
+    let image: Vec<f32> = (0..rows * cols).map(|i| (i % 97) as f32).collect();
+    time("snap_to_edges, 40 knots on 432 x 432", 20, &mut || {
+        let mut d = c.clone();
+        d.snap_to_edges(&image, rows, cols);
+        n += d.knots.len();
+    });
+    let mask = c.to_mask(rows, cols);
+    time("mask_to_contours of that mask", 5, &mut || {
+        n += mask_to_contours(&mask, 1.0).len()
+    });
+    assert!(n > 0);
+    assert!(
+        raster < std::time::Duration::from_millis(1),
+        "rasterising took {raster:?}"
+    );
+}

@@ -229,13 +229,40 @@ impl Contour {
 
 /// Samples rounded to the pixel (ties to even), each pixel kept once at its first visit.
 fn pixelate(samples: impl Iterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
-    let mut seen: HashSet<(u64, u64)> = HashSet::new();
-    let mut out = Vec::new();
-    for p in samples {
-        // + 0.0 turns -0.0 into 0.0: Python's dict sees them as one key
-        let q = [p[0].round_ties_even() + 0.0, p[1].round_ties_even() + 0.0];
-        if seen.insert((q[0].to_bits(), q[1].to_bits())) {
-            out.push(q);
+    // + 0.0 turns -0.0 into 0.0: Python's dict sees them as one key
+    let rounded: Vec<[f64; 2]> = samples
+        .map(|p| [p[0].round_ties_even() + 0.0, p[1].round_ties_even() + 0.0])
+        .collect();
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for q in &rounded {
+        for d in 0..2 {
+            lo[d] = lo[d].min(q[d]);
+            hi[d] = hi[d].max(q[d]);
+        }
+    }
+    let span = [hi[0] - lo[0] + 1.0, hi[1] - lo[1] + 1.0];
+    let mut out = Vec::with_capacity(rounded.len());
+    if rounded.is_empty() {
+        return out;
+    }
+    // Pixels of a valid contour lie within a few million of each other: one bit each.
+    if span[0] * span[1] <= (1u64 << 26) as f64 {
+        let width = span[0] as usize;
+        let mut seen = vec![0u64; (width * span[1] as usize).div_ceil(64)];
+        for q in rounded {
+            let i = (q[1] - lo[1]) as usize * width + (q[0] - lo[0]) as usize;
+            let (w, b) = (i / 64, 1u64 << (i % 64));
+            if seen[w] & b == 0 {
+                seen[w] |= b;
+                out.push(q);
+            }
+        }
+    } else {
+        let mut seen: HashSet<(u64, u64)> = HashSet::new();
+        for q in rounded {
+            if seen.insert((q[0].to_bits(), q[1].to_bits())) {
+                out.push(q);
+            }
         }
     }
     out

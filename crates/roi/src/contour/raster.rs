@@ -200,20 +200,20 @@ pub(crate) fn poly_to_mask(points: &[[f64; 2]], rows: usize, cols: usize) -> Sli
         if !(y0..=y1).contains(&y) {
             continue;
         }
-        let mut run_start: Option<usize> = None;
-        for x in x0..=x1.min(cols) {
-            let set = x < cols && win.at(x, y) != FLOODED;
-            match (set, run_start) {
-                (true, None) => run_start = Some(x),
-                (false, Some(s)) => {
-                    mask.set_run(y, s, x);
-                    run_start = None;
-                }
-                _ => {}
+        let line = &win.cells[(y - y0) * win.width..(y - y0 + 1) * win.width];
+        // the window's last column may be the original's extra column: never part of the mask
+        let line = &line[..line.len().min(cols - x0)];
+        let mut x = 0;
+        while x < line.len() {
+            if line[x] == FLOODED {
+                x += 1;
+                continue;
             }
-        }
-        if let Some(s) = run_start {
-            mask.set_run(y, s, cols);
+            let start = x;
+            while x < line.len() && line[x] != FLOODED {
+                x += 1;
+            }
+            mask.set_run(y, x0 + start, x0 + x);
         }
     }
     mask
