@@ -20,12 +20,14 @@ pub mod morphology;
 mod roiset;
 pub mod session_file;
 pub mod stats;
+pub mod threshold;
 
 pub use brush::{Brush, BrushShape, Stroke};
 pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use morphology::{Connectivity, Labels};
 pub use roiset::{EditError, Roi, RoiId, RoiSet};
+pub use threshold::{auto_threshold, N4Options, ThresholdError};
 
 /// Masks drawn as text for unit tests: `#` is set, anything else unset.
 #[cfg(test)]
