@@ -108,7 +108,7 @@ fn biased_phantom(rows: usize, cols: usize) -> (Vec<f32>, Vec<f32>) {
             } else {
                 450.0 + 40.0 * ((x * 9.0).sin() * (y * 7.0).cos())
             };
-            let bias = (0.45 * x - 0.3 * y + 0.25 * x * y).exp();
+            let bias = (0.25 * x - 0.15 * y + 0.1 * x * y).exp();
             let i = r * cols + c;
             field[i] = bias as f32;
             image[i] = ((tissue + 8.0 * rng.normal()).max(0.5) * bias) as f32;
@@ -154,6 +154,10 @@ fn cases() -> Vec<Case> {
         } else {
             2.0
         }
+    }));
+    let mut rng = Rng(10);
+    cases.push(random("otsu_offset", 25, 40, &mut || {
+        (1.0e6 + (rng.next() % 4000) as f64 * 0.0625) as f32
     }));
     cases.push(Case {
         name: "otsu_tiny".into(),
@@ -389,9 +393,10 @@ fn known_bias_field_is_removed_as_well_as_itk_removes_it() {
         .unwrap();
     let (_, field) = biased_phantom(c.rows, c.cols);
     let image = scaled(&c.pixels);
-    let mask = otsu_mask(&image, AUTO_THRESHOLD_BINS).unwrap();
-    // ITK's default 4 levels (spans up to 8): the original's 8 levels reach 128 spans on a
-    // 220-pixel slice, fine enough to take tissue contrast for bias, which ITK does too.
+    // The tissue (not Otsu's brightest class, which follows the bias) and ITK's default 4
+    // levels (spans up to 8): the original's 8 levels reach 128 spans on a 220-pixel slice,
+    // fine enough to take tissue contrast for bias, which ITK does too.
+    let mask: Vec<bool> = image.iter().map(|&v| v > 12.0).collect();
     let ours = n4_bias_correct(
         &image,
         c.rows,
@@ -448,6 +453,7 @@ fn known_bias_field_is_removed_as_well_as_itk_removes_it() {
 
 #[test]
 fn n4_speed_on_a_432_slice() {
+    const REPEATS: usize = 3;
     let _serial = serial();
     let fx = fixture();
     let c = fx
@@ -457,21 +463,40 @@ fn n4_speed_on_a_432_slice() {
         .unwrap();
     let image = scaled(&c.pixels);
     let mask = otsu_mask(&image, AUTO_THRESHOLD_BINS).unwrap();
-    let start = Instant::now();
-    n4_bias_correct(
-        &image,
-        c.rows,
-        c.cols,
-        [1.0, 1.0],
-        &mask,
-        &N4Options::dafne(),
-    )
-    .unwrap();
-    let ours = start.elapsed().as_secs_f64();
-    let sitk = read_f64(&fx.dir, &c.name, "n4_seconds");
+    let ours = (0..REPEATS)
+        .map(|_| {
+            let start = Instant::now();
+            n4_bias_correct(
+                &image,
+                c.rows,
+                c.cols,
+                [1.0, 1.0],
+                &mask,
+                &N4Options::dafne(),
+            )
+            .unwrap();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/threshold.py");
+    let output = Command::new(python())
+        .arg(&script)
+        .arg(&fx.dir)
+        .args(["--time", &c.name, &REPEATS.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sitk: f64 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap();
     eprintln!(
-        "N4 on {}x{} (8 x 50 iterations): ours {ours:.3} s, SimpleITK {sitk:.3} s, ratio {:.2} \
-         ({} build)",
+        "N4 on {}x{} (8 x 50 iterations, fastest of {REPEATS}): ours {ours:.3} s (one thread), \
+         SimpleITK {sitk:.3} s, ratio {:.2} ({} build)",
         c.rows,
         c.cols,
         ours / sitk,
