@@ -160,6 +160,12 @@ fn cases() -> Vec<Case> {
         (1.0e6 + (rng.next() % 4000) as f64 * 0.0625) as f32
     }));
     cases.push(Case {
+        name: "otsu_constant".into(),
+        rows: 5,
+        cols: 5,
+        pixels: vec![7.0; 25],
+    });
+    cases.push(Case {
         name: "otsu_tiny".into(),
         rows: 2,
         cols: 2,
@@ -372,7 +378,9 @@ fn n4_and_auto_threshold_match_simpleitk() {
                 100.0 * agreement
             ));
         }
-        if median > 1e-3 || p99 > 1e-2 {
+        // Observed: medians up to 4e-5, 99th percentiles up to 7e-5 (ITK sums the B-spline
+        // fit in per-thread f32 lattices, we in f64); the bounds leave room for ITK's threads.
+        if median > 2e-4 || p99 > 1e-3 {
             failures.push(format!(
                 "{}: N4 differs from ITK (median {median:.2e}, p99 {p99:.2e})",
                 c.name
