@@ -21,6 +21,7 @@ pub mod morphology;
 mod roiset;
 pub mod session_file;
 pub mod stats;
+pub mod threshold;
 
 pub use brush::{Brush, BrushShape, Stroke};
 pub use contour::{contours_to_mask, mask_to_contours, Contour};
@@ -28,6 +29,7 @@ pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use morphology::{Connectivity, Labels};
 pub use roiset::{EditError, Roi, RoiId, RoiSet};
+pub use threshold::{auto_threshold, N4Options, ThresholdError};
 
 /// Masks drawn as text for unit tests: `#` is set, anything else unset.
 #[cfg(test)]
