@@ -4,6 +4,8 @@
 mod convert;
 mod data;
 mod info;
+mod masks;
+mod roi;
 mod stats;
 
 use std::process::ExitCode;
@@ -27,6 +29,12 @@ enum Command {
     Info(info::InfoArgs),
     /// Convert an image (DICOM series, NIfTI, NumPy) to .nii, .nii.gz, .npy or .npz.
     Convert(convert::ConvertArgs),
+    /// ROI files: import the original Dafne's `.p` files.
+    #[command(subcommand)]
+    Roi(roi::RoiCommand),
+    /// Masks in and out: NumPy, NIfTI, label maps, DICOM series, DICOM SEG.
+    #[command(subcommand)]
+    Masks(masks::MasksCommand),
     /// Statistics of every ROI of a session (global or per slice) as CSV.
     Stats(stats::StatsArgs),
 }
@@ -52,6 +60,8 @@ fn run() -> Result<ExitCode, Error> {
         Command::Info(args) => info::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Roi(command) => roi::run(&command),
+        Command::Masks(command) => masks::run(&command),
     }
 }
 

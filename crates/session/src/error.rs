@@ -16,6 +16,10 @@ pub enum SessionError {
     },
     #[error("{0}")]
     InvalidInput(String),
+    #[error(transparent)]
+    Legacy(#[from] dafne_io::legacy::LegacyError),
+    #[error(transparent)]
+    Masks(#[from] dafne_io::masks::MaskIoError),
     #[error("cannot compute statistics: {0}")]
     Stats(#[from] dafne_roi::stats::StatsError),
     #[error("invalid ROIs: {0}")]

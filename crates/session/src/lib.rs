@@ -5,6 +5,8 @@
 //! - [`dataset`]: open a dataset and name it stably ([`Dataset::id`]) so that sessions and
 //!   autosaves are matched to the data they were made on;
 //! - [`sessions`]: read a session file checked against its dataset, start an empty one;
+//! - [`legacy`]: the original's `.p` ROI files;
+//! - [`masks`]: masks in and out in every format;
 //! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
 //!   killed save left behind;
 //! - [`restrict`]: per-slice restrict-area boxes and classifications;
@@ -12,6 +14,7 @@
 
 pub mod dataset;
 mod error;
+pub mod legacy;
 pub mod masks;
 pub mod recovery;
 pub mod restrict;

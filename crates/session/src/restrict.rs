@@ -69,7 +69,10 @@ pub fn set_classification(
     class: Option<&str>,
 ) -> Result<(), SessionError> {
     check_slice(session, slice)?;
-    match class.map(str::trim).filter(|c| !c.is_empty() && *c != "None") {
+    match class
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && *c != "None")
+    {
         Some(c) => {
             session.classifications.insert(slice, c.to_string());
         }

@@ -15,9 +15,11 @@ use std::path::Path;
 
 use dafne_core::{GeometrySource, LinearMap, NamedMasks, SliceMask, Volume, Voxels};
 
+use super::dicom_series::import_dicom;
 use super::nifti_masks::{legend_csv_path, read_nifti};
 use super::numpy_masks::{read_npy, read_npz, strip_suffix_ignore_case};
 use super::realign::{needs_realign, realign_nearest};
+use super::seg_read::Target;
 use super::{dataset_dims, legend, names, slices_above_zero, slices_where, MaskIoError};
 
 /// ROIs read from a file or folder, with what the user should know about how.
@@ -58,17 +60,28 @@ impl MaskSource {
     }
 }
 
-/// Reads the masks at `path` (a file or a folder of mask files) onto `dataset`'s grid.
+/// Reads the masks at `path` (a file or a folder of mask files) onto `dataset`'s grid. DICOM
+/// masks are placed by position; [`import_onto`] can place them by the source instances they
+/// reference.
 pub fn import(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoError> {
+    import_onto(path, dataset, &Target::of_volume(dataset))
+}
+
+/// [`import`], with DICOM masks placed on the slices of `target`.
+pub fn import_onto(
+    path: &Path,
+    dataset: &Volume,
+    target: &Target,
+) -> Result<ImportedMasks, MaskIoError> {
     let meta = std::fs::metadata(path).map_err(|source| MaskIoError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     if meta.is_dir() {
-        return import_folder(path, dataset);
+        return import_folder(path, dataset, target);
     }
     match MaskSource::of_file(path) {
-        Some(source) => import_file(path, dataset, source),
+        Some(source) => import_file(path, dataset, source, target),
         None => Err(MaskIoError::Unsupported {
             path: path.to_path_buf(),
             reason: "not a mask file (expected .npy, .npz, .nii, .nii.gz or DICOM)".into(),
@@ -81,6 +94,7 @@ pub fn import_file(
     path: &Path,
     dataset: &Volume,
     source: MaskSource,
+    target: &Target,
 ) -> Result<ImportedMasks, MaskIoError> {
     match source {
         MaskSource::Npy => Ok(ImportedMasks {
@@ -92,17 +106,21 @@ pub fn import_file(
             Ok(ImportedMasks { rois, warnings })
         }
         MaskSource::Nifti => import_nifti(path, dataset),
-        MaskSource::Dicom => Err(MaskIoError::Unsupported {
-            path: path.to_path_buf(),
-            reason: "DICOM masks cannot be imported yet".into(),
-        }),
+        MaskSource::Dicom => {
+            let (rois, warnings) = import_dicom(path, target)?;
+            Ok(ImportedMasks { rois, warnings })
+        }
     }
 }
 
 /// Every mask file in a folder, in name order. Hidden files and legends are passed over; a file
 /// that cannot be read is skipped with a warning (the whole import fails only when nothing
 /// could be read). A folder of DICOM files or sub-folders is a DICOM import.
-fn import_folder(folder: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoError> {
+fn import_folder(
+    folder: &Path,
+    dataset: &Volume,
+    target: &Target,
+) -> Result<ImportedMasks, MaskIoError> {
     let read_error = |source| MaskIoError::Read {
         path: folder.to_path_buf(),
         source,
@@ -134,7 +152,7 @@ fn import_folder(folder: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskI
     }
     if files.is_empty() {
         return if dicom {
-            import_file(folder, dataset, MaskSource::Dicom)
+            import_file(folder, dataset, MaskSource::Dicom, target)
         } else {
             Err(MaskIoError::Unsupported {
                 path: folder.to_path_buf(),
@@ -149,7 +167,7 @@ fn import_folder(folder: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskI
     use rayon::prelude::*;
     let results: Vec<Result<ImportedMasks, MaskIoError>> = files
         .par_iter()
-        .map(|(_, path, source)| import_file(path, dataset, *source))
+        .map(|(_, path, source)| import_file(path, dataset, *source, target))
         .collect();
     let mut out = ImportedMasks::default();
     let mut first_error = None;

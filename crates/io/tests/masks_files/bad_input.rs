@@ -61,9 +61,9 @@ fn bad_input_gives_clear_errors() {
     assert!(err.to_string().contains("line 3"), "{err}");
     assert!(err.to_string().ends_with("labels.nii.gz.csv"), "{err}");
 
-    // DICOM is recognised and left to the DICOM reader.
-    let err = masks::import(&exports().join("masks_dicom"), &dataset).unwrap_err();
-    assert!(matches!(err, MaskIoError::Unsupported { .. }), "{err}");
+    // DICOM is recognised and read by the DICOM reader (placed by position here).
+    let imported = masks::import(&exports().join("masks_dicom"), &dataset).unwrap();
+    assert_eq!(imported.rois.len(), 5);
 }
 
 #[test]
