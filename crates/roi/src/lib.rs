@@ -23,7 +23,7 @@ pub mod session_file;
 pub mod stats;
 
 pub use brush::{Brush, BrushShape, Stroke};
-pub use contour::{contours_to_mask, mask_to_contours, Contour};
+pub use contour::{contours_to_mask, mask_to_contours, Contour, ContourError};
 pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use morphology::{Connectivity, Labels};

@@ -229,7 +229,7 @@ fn legacy_roi_files_rasterise_bit_exact() {
                         )
                     })
                     .collect();
-                let ours = contours_to_mask(&contours, rows, cols);
+                let ours = contours_to_mask(&contours, rows, cols).unwrap();
                 let theirs = mask_from(rows, cols, &slice["mask_rle_row_major"]);
                 assert_eq!(
                     theirs.count() as u64,
@@ -286,7 +286,7 @@ fn curves_and_masks_match_the_original() {
             curve_bad.push(i);
         }
         let d = differing(
-            &c.to_mask(*rows, *cols),
+            &c.to_mask(*rows, *cols).unwrap(),
             &mask_from(*rows, *cols, &r["mask"]),
         );
         if d > 0 {
@@ -338,7 +338,7 @@ fn xor_of_sub_rois_matches_the_original() {
         .enumerate()
         .filter(|(_, ((rows, cols, cs), r))| {
             differing(
-                &contours_to_mask(cs, *rows, *cols),
+                &contours_to_mask(cs, *rows, *cols).unwrap(),
                 &mask_from(*rows, *cols, &r["mask"]),
             ) > 0
         })
@@ -529,7 +529,7 @@ fn snap_to_edges_matches_the_original() {
     let mut moved = 0;
     for (i, ((rows, cols, image, knots), r)) in ours.into_iter().zip(&results).enumerate() {
         let mut c = Contour::new(knots.clone());
-        c.snap_to_edges(&image, rows, cols);
+        c.snap_to_edges(&image, rows, cols).unwrap();
         let theirs = knots_from_bits(&r["knots"]);
         moved += c.knots.iter().zip(&knots).filter(|(a, b)| a != b).count();
         let close = c.knots.len() == theirs.len()
@@ -553,7 +553,7 @@ fn snap_to_edges_matches_the_original() {
 /// Masks the tracer meets: discs and ellipses (some cut by the edge), rectangles, holes,
 /// several blobs, thin lines that vanish under erosion, specks.
 fn trace_mask(rng: &mut Rng, i: usize) -> SliceMask {
-    let (rows, cols) = (16 + rng.below(80), 16 + rng.below(80));
+    let (rows, cols) = (16 + rng.below(56), 16 + rng.below(56));
     let mut m = SliceMask::new(rows, cols).unwrap();
     let ellipse = |m: &mut SliceMask, cy: f64, cx: f64, ry: f64, rx: f64, v: bool| {
         for r in 0..rows {
@@ -610,7 +610,7 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
     let mut rng = Rng(555);
     let mut cases = Vec::new();
     let mut masks = Vec::new();
-    for i in 0..60 {
+    for i in 0..50 {
         let m = trace_mask(&mut rng, i);
         let runs: Vec<Vec<u32>> = m.runs().iter().map(|&(s, l)| vec![s, l]).collect();
         cases.push(json!({
@@ -625,7 +625,7 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
         let (rows, cols) = (m.rows(), m.cols());
         let ours = mask_to_contours(m, 1.0);
         traced += ours.len();
-        ours_total += differing(&contours_to_mask(&ours, rows, cols), m);
+        ours_total += differing(&contours_to_mask(&ours, rows, cols).unwrap(), m);
         theirs_total += differing(&mask_from(rows, cols, &r["round_trip"]), m);
         stable_total += differing(&mask_from(rows, cols, &r["round_trip_stable_argsort"]), m);
         let theirs: Vec<Vec<[f64; 2]>> = r["contours_stable_argsort"]
@@ -643,7 +643,7 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
          {ours_total}, the original's {theirs_total} (with a stable argsort {stable_total})",
         results.len()
     );
-    assert!(traced > 60, "only {traced} contours traced");
+    assert!(traced > 50, "only {traced} contours traced");
     assert!(
         knots_differ.is_empty(),
         "knots differ from the original's in cases {knots_differ:?}"
@@ -684,7 +684,7 @@ fn timing() {
     let mut n = 0;
     time("curve, 40 knots", 200, &mut || n += c.curve().len());
     let raster = time("to_mask, 40 knots on 432 x 432", 200, &mut || {
-        n += c.to_mask(rows, cols).count()
+        n += c.to_mask(rows, cols).unwrap().count()
     });
     let small = Contour::new(vec![
         [200.0, 200.0],
@@ -693,15 +693,15 @@ fn timing() {
         [198.0, 230.0],
     ]);
     time("to_mask, small contour on 432 x 432", 200, &mut || {
-        n += small.to_mask(rows, cols).count()
+        n += small.to_mask(rows, cols).unwrap().count()
     });
     let image: Vec<f32> = (0..rows * cols).map(|i| (i % 97) as f32).collect();
     time("snap_to_edges, 40 knots on 432 x 432", 20, &mut || {
         let mut d = c.clone();
-        d.snap_to_edges(&image, rows, cols);
+        d.snap_to_edges(&image, rows, cols).unwrap();
         n += d.knots.len();
     });
-    let mask = c.to_mask(rows, cols);
+    let mask = c.to_mask(rows, cols).unwrap();
     time("mask_to_contours of that mask", 5, &mut || {
         n += mask_to_contours(&mask, 1.0).len()
     });

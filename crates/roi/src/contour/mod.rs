@@ -20,9 +20,22 @@ mod trace;
 
 use std::collections::HashSet;
 
-use dafne_core::SliceMask;
+use dafne_core::{MaskError, SliceMask};
 
 pub use trace::mask_to_contours;
+
+/// What went wrong with a contour operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContourError {
+    #[error("cannot snap a contour to a {rows} x {cols} image given {len} pixel values")]
+    SnapImage {
+        rows: usize,
+        cols: usize,
+        len: usize,
+    },
+    #[error("cannot rasterise the contour for snapping: {0}")]
+    SnapMask(#[source] MaskError),
+}
 
 /// The distance (in pixels, per axis) within which a new knot goes onto the curve rather than
 /// after the last knot (`addKnot`'s `tolerance`).
@@ -99,7 +112,8 @@ impl Contour {
 
     /// The filled contour on a `rows x cols` slice, pixel for pixel as the original's
     /// `toMask((rows, cols), False)`. Empty when the contour is not valid.
-    pub fn to_mask(&self, rows: usize, cols: usize) -> SliceMask {
+    /// A slice too large for a [`SliceMask`] is an error.
+    pub fn to_mask(&self, rows: usize, cols: usize) -> Result<SliceMask, MaskError> {
         raster::poly_to_mask(&self.curve(), rows, cols)
     }
 
@@ -216,9 +230,14 @@ impl Contour {
 
     /// Moves every knot to the strongest nearby edge of `image` (row-major `rows x cols`),
     /// as the original's "snap to edges" (`optimize` / `optimizeKnot3`). Nothing happens
-    /// without a curve or when `image` does not hold `rows * cols` values.
-    pub fn snap_to_edges(&mut self, image: &[f32], rows: usize, cols: usize) {
-        snap::snap_to_edges(self, image, rows, cols);
+    /// without a curve; an `image` that does not hold `rows * cols` values is an error.
+    pub fn snap_to_edges(
+        &mut self,
+        image: &[f32],
+        rows: usize,
+        cols: usize,
+    ) -> Result<(), ContourError> {
+        snap::snap_to_edges(self, image, rows, cols)
     }
 
     /// The contour with the knots that add nothing removed (`getSimplifiedSpline`).
@@ -270,17 +289,16 @@ fn pixelate(samples: impl Iterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
 
 /// The mask of a slice holding `contours`: the XOR of each filled contour
 /// (`RoiAndMaskPair.subroi_to_mask`); contours without a curve add nothing.
-pub fn contours_to_mask(contours: &[Contour], rows: usize, cols: usize) -> SliceMask {
-    let mut mask = SliceMask::new(rows, cols).unwrap_or_else(|_| {
-        SliceMask::new(0, 0).unwrap_or_else(|_| unreachable!("a 0 x 0 mask is always valid"))
-    });
+pub fn contours_to_mask(
+    contours: &[Contour],
+    rows: usize,
+    cols: usize,
+) -> Result<SliceMask, MaskError> {
+    let mut mask = SliceMask::new(rows, cols)?;
     for c in contours {
-        let filled = c.to_mask(rows, cols);
-        if filled.same_shape(&mask) {
-            mask.combine(&filled, |a, b| a ^ b);
-        }
+        mask.combine(&c.to_mask(rows, cols)?, |a, b| a ^ b);
     }
-    mask
+    Ok(mask)
 }
 
 #[cfg(test)]
@@ -296,7 +314,7 @@ mod tests {
     fn fewer_than_four_knots_make_no_curve() {
         let c = Contour::new(vec![[1.0, 1.0], [5.0, 1.0], [5.0, 5.0]]);
         assert!(c.curve().is_empty());
-        assert!(c.to_mask(8, 8).is_empty());
+        assert!(c.to_mask(8, 8).unwrap().is_empty());
         assert_eq!(c.center_of_mass(), None);
     }
 
@@ -333,10 +351,11 @@ mod tests {
     fn inner_contour_makes_a_hole() {
         let outer = square();
         let inner = Contour::new(vec![[13.0, 13.0], [17.0, 13.0], [17.0, 17.0], [13.0, 17.0]]);
-        let m = contours_to_mask(&[outer.clone(), inner], 32, 32);
+        let m = contours_to_mask(&[outer.clone(), inner], 32, 32).unwrap();
         assert!(m.get(11, 11));
         assert!(!m.get(15, 15));
-        assert!(outer.to_mask(32, 32).get(15, 15));
+        assert!(outer.to_mask(32, 32).unwrap().get(15, 15));
+        assert!(outer.to_mask(1 << 20, 1 << 20).is_err());
     }
 
     #[test]

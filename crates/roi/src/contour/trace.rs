@@ -281,7 +281,7 @@ mod tests {
         }
         let cs = mask_to_contours(&m, 1.0);
         assert_eq!(cs.len(), 1);
-        let back = super::super::contours_to_mask(&cs, 40, 40);
+        let back = super::super::contours_to_mask(&cs, 40, 40).unwrap_or_else(|_| unreachable!());
         let mut x = back.clone();
         x.combine(&m, |a, b| a ^ b);
         assert!(x.count() < 30, "{} pixels differ", x.count());
