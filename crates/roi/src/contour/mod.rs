@@ -44,9 +44,11 @@ pub const NEAR_CURVE_PX: f64 = 2.0;
 pub const KNOT_RADIUS_PX: f64 = 2.0;
 /// A new knot closer than this to an existing one is that knot (`findExistingKnot`).
 const SAME_KNOT_PX: f64 = 0.1;
-/// Knots farther than this from the origin make no curve: the original would sample millions
-/// of points per piece; no slice comes near it.
+/// Knots farther than this from the origin make no curve (no slice comes near it).
 pub const MAX_COORD_PX: f64 = 1.0e6;
+/// A curve would hold more samples than this (`|Δx| + |Δy|` per piece) makes no curve: the
+/// original would try to allocate them; a 512 x 512 slice needs a few thousand.
+pub const MAX_SAMPLES: usize = 1 << 24;
 
 /// Python's `x ** 2` on a float: libm's `pow`, which is not always `x * x`; the original
 /// squares with it where noted. `black_box` keeps the compiler from turning it into `x * x`.
@@ -65,14 +67,22 @@ impl Contour {
         Contour { knots }
     }
 
-    /// Whether the knots make a curve: at least 4, all finite and within [`MAX_COORD_PX`]
-    /// (the original needs 4; it has no notion of the rest).
+    /// Whether the knots make a curve: at least 4 (as the original needs), all finite and
+    /// within [`MAX_COORD_PX`], and at most [`MAX_SAMPLES`] samples in all.
     pub fn is_valid(&self) -> bool {
-        self.knots.len() >= 4
-            && self
+        let n = self.knots.len();
+        if n < 4
+            || !self
                 .knots
                 .iter()
                 .all(|k| k[0].abs() <= MAX_COORD_PX && k[1].abs() <= MAX_COORD_PX)
+        {
+            return false;
+        }
+        let samples: usize = (0..n)
+            .map(|i| spline::sample_count(self.knots[i], self.knots[(i + 1) % n]))
+            .sum();
+        samples <= MAX_SAMPLES
     }
 
     /// The knot at a cyclic index (`getKnot`).
@@ -325,6 +335,18 @@ mod tests {
         assert!(c.curve().is_empty());
         c.knots[2][0] = 1e9;
         assert!(c.curve().is_empty());
+        // within the coordinate bound but far too many samples
+        let zigzag: Vec<[f64; 2]> = (0..40)
+            .map(|i| {
+                if i % 2 == 0 {
+                    [-9.0e5, -9.0e5]
+                } else {
+                    [9.0e5, 9.0e5]
+                }
+            })
+            .collect();
+        assert!(!Contour::new(zigzag.clone()).is_valid());
+        assert_eq!(Contour::new(zigzag).simplified().knots.len(), 2);
     }
 
     #[test]
