@@ -260,7 +260,12 @@ fn curves_and_masks_match_the_original() {
     let mut rng = Rng(0xC0FFEE);
     let mut cases = Vec::new();
     let mut ours = Vec::new();
-    for i in 0..420 {
+    // DAFNE_CONTOUR_CASES=N runs a longer stress of the same generator
+    let n: usize = std::env::var("DAFNE_CONTOUR_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(420);
+    for i in 0..n {
         let (rows, cols) = size(&mut rng);
         let knots = knot_set(&mut rng, i, rows, cols);
         let c = Contour::new(knots.clone());
