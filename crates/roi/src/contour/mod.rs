@@ -1,14 +1,14 @@
 //! Contour (spline) ROIs as the original Dafne edits them (`dafne/utils/pySplineInterp.py`,
 //! `SplineInterpROIClass` in its default non-smooth mode): a closed curve through at least 4
 //! knots, each piece between two consecutive knots fitted by scipy's `splprep` on the 4 knots
-//! around it ([`spline`]) and sampled with `|Δx| + |Δy|` points, the samples rounded to pixels
-//! and de-duplicated; filled by the original's own rasteriser ([`raster`]). A slice's mask is
+//! around it (`spline.rs`) and sampled with `|Δx| + |Δy|` points, the samples rounded to pixels
+//! and de-duplicated; filled by the original's own rasteriser (`raster.rs`). A slice's mask is
 //! the XOR of its filled contours ([`contours_to_mask`]), so a contour drawn inside another
 //! makes a hole. Knots are `[x, y]` = `[column, row]` in pixels, as the original stores them.
 //!
 //! Also here: knot insertion on the curve, translation and rotation about the curve's centre,
-//! snapping knots to image edges ([`snap`]), knot simplification ([`simplify`]) and tracing a
-//! mask into contours ([`trace`]). Everything is checked against the original's code run from
+//! snapping knots to image edges (`snap.rs`), knot simplification (`simplify.rs`) and tracing a
+//! mask into contours (`trace.rs`, `marching.rs`). Everything is checked against the original's code run from
 //! `tests/contour.rs`.
 
 mod marching;
@@ -46,8 +46,8 @@ pub const KNOT_RADIUS_PX: f64 = 2.0;
 const SAME_KNOT_PX: f64 = 0.1;
 /// Knots farther than this from the origin make no curve (no slice comes near it).
 pub const MAX_COORD_PX: f64 = 1.0e6;
-/// A curve would hold more samples than this (`|Δx| + |Δy|` per piece) makes no curve: the
-/// original would try to allocate them; a 512 x 512 slice needs a few thousand.
+/// Knots whose curve would need more samples than this (`|Δx| + |Δy|` per piece) make no
+/// curve: the original would try to allocate them all; a 512 x 512 slice needs a few thousand.
 pub const MAX_SAMPLES: usize = 1 << 24;
 
 /// Python's `x ** 2` on a float: libm's `pow`, which is not always `x * x`; the original

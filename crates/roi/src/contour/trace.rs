@@ -1,6 +1,6 @@
 //! Mask to contours (`dafne/utils/mask_to_spline.py`, `mask_to_splines`): the mask is opened
 //! (cross erosion then dilation; without the erosion when that leaves nothing, for thin
-//! structures), traced with marching squares ([`super::marching`]), and each outline of at
+//! structures), traced with marching squares (`marching.rs`), and each outline of at
 //! least 8 points is fitted: 4 knots at 0, ¼, ½ and ¾ of it, then up to 3 passes that insert
 //! knots where the curve is farthest from the outline (each new knot the outline point that
 //! minimises the mean distance) and prune knots that are not needed, then simplification.
