@@ -24,7 +24,7 @@ pub mod stats;
 pub mod threshold;
 
 pub use brush::{Brush, BrushShape, Stroke};
-pub use contour::{contours_to_mask, mask_to_contours, Contour};
+pub use contour::{contours_to_mask, mask_to_contours, Contour, ContourError};
 pub use dafne_core::{BoundingBox, MaskError, SliceMask, MAX_PIXELS};
 pub use history::{BoolOp, Changed, Edit, Editor, Mode, Output};
 pub use morphology::{Connectivity, Labels};

@@ -229,7 +229,7 @@ fn legacy_roi_files_rasterise_bit_exact() {
                         )
                     })
                     .collect();
-                let ours = contours_to_mask(&contours, rows, cols);
+                let ours = contours_to_mask(&contours, rows, cols).unwrap();
                 let theirs = mask_from(rows, cols, &slice["mask_rle_row_major"]);
                 assert_eq!(
                     theirs.count() as u64,
@@ -260,7 +260,12 @@ fn curves_and_masks_match_the_original() {
     let mut rng = Rng(0xC0FFEE);
     let mut cases = Vec::new();
     let mut ours = Vec::new();
-    for i in 0..420 {
+    // DAFNE_CONTOUR_CASES=N runs a longer stress of the same generator
+    let n: usize = std::env::var("DAFNE_CONTOUR_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(420);
+    for i in 0..n {
         let (rows, cols) = size(&mut rng);
         let knots = knot_set(&mut rng, i, rows, cols);
         let c = Contour::new(knots.clone());
@@ -286,7 +291,7 @@ fn curves_and_masks_match_the_original() {
             curve_bad.push(i);
         }
         let d = differing(
-            &c.to_mask(*rows, *cols),
+            &c.to_mask(*rows, *cols).unwrap(),
             &mask_from(*rows, *cols, &r["mask"]),
         );
         if d > 0 {
@@ -338,7 +343,7 @@ fn xor_of_sub_rois_matches_the_original() {
         .enumerate()
         .filter(|(_, ((rows, cols, cs), r))| {
             differing(
-                &contours_to_mask(cs, *rows, *cols),
+                &contours_to_mask(cs, *rows, *cols).unwrap(),
                 &mask_from(*rows, *cols, &r["mask"]),
             ) > 0
         })
@@ -354,7 +359,11 @@ fn add_knot_matches_the_original() {
     let mut ours = Vec::new();
     for i in 0..240 {
         let (rows, cols) = size(&mut rng);
-        let knots = knot_set(&mut rng, [0, 2, 3, 4, 1][i % 5], rows, cols);
+        let mut knots = knot_set(&mut rng, [0, 2, 3, 4, 1][i % 5], rows, cols);
+        if i % 11 == 0 {
+            // a contour still being drawn: no curve yet, every click is appended
+            knots.truncate(i % 4);
+        }
         let c = Contour::new(knots.clone());
         let curve = c.curve();
         let p = match rng.below(4) {
@@ -362,7 +371,7 @@ fn add_knot_matches_the_original() {
                 let q = curve[rng.below(curve.len())];
                 [q[0] + rng.uniform(-3.0, 3.0), q[1] + rng.uniform(-3.0, 3.0)]
             }
-            2 => {
+            2 if !knots.is_empty() => {
                 let k = knots[rng.below(knots.len())];
                 [k[0] + rng.uniform(-0.08, 0.08), k[1]]
             }
@@ -411,6 +420,7 @@ fn translate_and_rotate_match_the_original() {
         }
     }
     let results = original(cases);
+    let mut rotate_exact = 0;
     for (i, ((knots, a, b, is_move), r)) in ours.into_iter().zip(&results).enumerate() {
         let mut c = Contour::new(knots);
         let theirs = knots_from_bits(&r["knots"]);
@@ -419,6 +429,7 @@ fn translate_and_rotate_match_the_original() {
             assert_eq!(c.knots, theirs, "case {i}: move_center_to");
         } else {
             c.rotate(a);
+            rotate_exact += usize::from(c.knots == theirs);
             for (p, q) in c.knots.iter().zip(&theirs) {
                 assert!(
                     (p[0] - q[0]).abs() < 1e-9 && (p[1] - q[1]).abs() < 1e-9,
@@ -427,6 +438,9 @@ fn translate_and_rotate_match_the_original() {
             }
         }
     }
+    eprintln!(
+        "rotate: {rotate_exact} of 80 cases bit-identical (sin/cos from different libraries)"
+    );
 }
 
 #[test]
@@ -526,12 +540,13 @@ fn snap_to_edges_matches_the_original() {
     }
     let results = original(cases);
     let mut bad = Vec::new();
-    let mut moved = 0;
+    let (mut moved, mut exact) = (0, 0);
     for (i, ((rows, cols, image, knots), r)) in ours.into_iter().zip(&results).enumerate() {
         let mut c = Contour::new(knots.clone());
-        c.snap_to_edges(&image, rows, cols);
+        c.snap_to_edges(&image, rows, cols).unwrap();
         let theirs = knots_from_bits(&r["knots"]);
         moved += c.knots.iter().zip(&knots).filter(|(a, b)| a != b).count();
+        exact += usize::from(c.knots == theirs);
         let close = c.knots.len() == theirs.len()
             && c.knots
                 .iter()
@@ -541,6 +556,7 @@ fn snap_to_edges_matches_the_original() {
             bad.push((i, c.knots, theirs));
         }
     }
+    eprintln!("snap: {exact} of 90 cases bit-identical, {moved} knots moved");
     assert!(moved > 300, "only {moved} knots moved");
     assert!(
         bad.is_empty(),
@@ -553,7 +569,7 @@ fn snap_to_edges_matches_the_original() {
 /// Masks the tracer meets: discs and ellipses (some cut by the edge), rectangles, holes,
 /// several blobs, thin lines that vanish under erosion, specks.
 fn trace_mask(rng: &mut Rng, i: usize) -> SliceMask {
-    let (rows, cols) = (16 + rng.below(80), 16 + rng.below(80));
+    let (rows, cols) = (16 + rng.below(56), 16 + rng.below(56));
     let mut m = SliceMask::new(rows, cols).unwrap();
     let ellipse = |m: &mut SliceMask, cy: f64, cx: f64, ry: f64, rx: f64, v: bool| {
         for r in 0..rows {
@@ -610,7 +626,7 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
     let mut rng = Rng(555);
     let mut cases = Vec::new();
     let mut masks = Vec::new();
-    for i in 0..60 {
+    for i in 0..50 {
         let m = trace_mask(&mut rng, i);
         let runs: Vec<Vec<u32>> = m.runs().iter().map(|&(s, l)| vec![s, l]).collect();
         cases.push(json!({
@@ -625,7 +641,7 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
         let (rows, cols) = (m.rows(), m.cols());
         let ours = mask_to_contours(m, 1.0);
         traced += ours.len();
-        ours_total += differing(&contours_to_mask(&ours, rows, cols), m);
+        ours_total += differing(&contours_to_mask(&ours, rows, cols).unwrap(), m);
         theirs_total += differing(&mask_from(rows, cols, &r["round_trip"]), m);
         stable_total += differing(&mask_from(rows, cols, &r["round_trip_stable_argsort"]), m);
         let theirs: Vec<Vec<[f64; 2]>> = r["contours_stable_argsort"]
@@ -643,7 +659,7 @@ fn mask_to_contours_round_trip_is_as_good_as_the_original() {
          {ours_total}, the original's {theirs_total} (with a stable argsort {stable_total})",
         results.len()
     );
-    assert!(traced > 60, "only {traced} contours traced");
+    assert!(traced > 50, "only {traced} contours traced");
     assert!(
         knots_differ.is_empty(),
         "knots differ from the original's in cases {knots_differ:?}"
@@ -684,7 +700,7 @@ fn timing() {
     let mut n = 0;
     time("curve, 40 knots", 200, &mut || n += c.curve().len());
     let raster = time("to_mask, 40 knots on 432 x 432", 200, &mut || {
-        n += c.to_mask(rows, cols).count()
+        n += c.to_mask(rows, cols).unwrap().count()
     });
     let small = Contour::new(vec![
         [200.0, 200.0],
@@ -693,15 +709,15 @@ fn timing() {
         [198.0, 230.0],
     ]);
     time("to_mask, small contour on 432 x 432", 200, &mut || {
-        n += small.to_mask(rows, cols).count()
+        n += small.to_mask(rows, cols).unwrap().count()
     });
     let image: Vec<f32> = (0..rows * cols).map(|i| (i % 97) as f32).collect();
     time("snap_to_edges, 40 knots on 432 x 432", 20, &mut || {
         let mut d = c.clone();
-        d.snap_to_edges(&image, rows, cols);
+        d.snap_to_edges(&image, rows, cols).unwrap();
         n += d.knots.len();
     });
-    let mask = c.to_mask(rows, cols);
+    let mask = c.to_mask(rows, cols).unwrap();
     time("mask_to_contours of that mask", 5, &mut || {
         n += mask_to_contours(&mask, 1.0).len()
     });

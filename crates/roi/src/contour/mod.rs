@@ -1,14 +1,14 @@
 //! Contour (spline) ROIs as the original Dafne edits them (`dafne/utils/pySplineInterp.py`,
 //! `SplineInterpROIClass` in its default non-smooth mode): a closed curve through at least 4
 //! knots, each piece between two consecutive knots fitted by scipy's `splprep` on the 4 knots
-//! around it ([`spline`]) and sampled with `|Δx| + |Δy|` points, the samples rounded to pixels
-//! and de-duplicated; filled by the original's own rasteriser ([`raster`]). A slice's mask is
+//! around it (`spline.rs`) and sampled with `|Δx| + |Δy|` points, the samples rounded to pixels
+//! and de-duplicated; filled by the original's own rasteriser (`raster.rs`). A slice's mask is
 //! the XOR of its filled contours ([`contours_to_mask`]), so a contour drawn inside another
 //! makes a hole. Knots are `[x, y]` = `[column, row]` in pixels, as the original stores them.
 //!
 //! Also here: knot insertion on the curve, translation and rotation about the curve's centre,
-//! snapping knots to image edges ([`snap`]), knot simplification ([`simplify`]) and tracing a
-//! mask into contours ([`trace`]). Everything is checked against the original's code run from
+//! snapping knots to image edges (`snap.rs`), knot simplification (`simplify.rs`) and tracing a
+//! mask into contours (`trace.rs`, `marching.rs`). Everything is checked against the original's code run from
 //! `tests/contour.rs`.
 
 mod marching;
@@ -20,9 +20,22 @@ mod trace;
 
 use std::collections::HashSet;
 
-use dafne_core::SliceMask;
+use dafne_core::{MaskError, SliceMask};
 
 pub use trace::mask_to_contours;
+
+/// What went wrong with a contour operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContourError {
+    #[error("cannot snap a contour to a {rows} x {cols} image given {len} pixel values")]
+    SnapImage {
+        rows: usize,
+        cols: usize,
+        len: usize,
+    },
+    #[error("cannot rasterise the contour for snapping: {0}")]
+    SnapMask(#[source] MaskError),
+}
 
 /// The distance (in pixels, per axis) within which a new knot goes onto the curve rather than
 /// after the last knot (`addKnot`'s `tolerance`).
@@ -31,9 +44,11 @@ pub const NEAR_CURVE_PX: f64 = 2.0;
 pub const KNOT_RADIUS_PX: f64 = 2.0;
 /// A new knot closer than this to an existing one is that knot (`findExistingKnot`).
 const SAME_KNOT_PX: f64 = 0.1;
-/// Knots farther than this from the origin make no curve: the original would sample millions
-/// of points per piece; no slice comes near it.
+/// Knots farther than this from the origin make no curve (no slice comes near it).
 pub const MAX_COORD_PX: f64 = 1.0e6;
+/// Knots whose curve would need more samples than this (`|Δx| + |Δy|` per piece) make no
+/// curve: the original would try to allocate them all; a 512 x 512 slice needs a few thousand.
+pub const MAX_SAMPLES: usize = 1 << 24;
 
 /// Python's `x ** 2` on a float: libm's `pow`, which is not always `x * x`; the original
 /// squares with it where noted. `black_box` keeps the compiler from turning it into `x * x`.
@@ -52,14 +67,22 @@ impl Contour {
         Contour { knots }
     }
 
-    /// Whether the knots make a curve: at least 4, all finite and within [`MAX_COORD_PX`]
-    /// (the original needs 4; it has no notion of the rest).
+    /// Whether the knots make a curve: at least 4 (as the original needs), all finite and
+    /// within [`MAX_COORD_PX`], and at most [`MAX_SAMPLES`] samples in all.
     pub fn is_valid(&self) -> bool {
-        self.knots.len() >= 4
-            && self
+        let n = self.knots.len();
+        if n < 4
+            || !self
                 .knots
                 .iter()
                 .all(|k| k[0].abs() <= MAX_COORD_PX && k[1].abs() <= MAX_COORD_PX)
+        {
+            return false;
+        }
+        let samples: usize = (0..n)
+            .map(|i| spline::sample_count(self.knots[i], self.knots[(i + 1) % n]))
+            .sum();
+        samples <= MAX_SAMPLES
     }
 
     /// The knot at a cyclic index (`getKnot`).
@@ -99,7 +122,8 @@ impl Contour {
 
     /// The filled contour on a `rows x cols` slice, pixel for pixel as the original's
     /// `toMask((rows, cols), False)`. Empty when the contour is not valid.
-    pub fn to_mask(&self, rows: usize, cols: usize) -> SliceMask {
+    /// A slice too large for a [`SliceMask`] is an error.
+    pub fn to_mask(&self, rows: usize, cols: usize) -> Result<SliceMask, MaskError> {
         raster::poly_to_mask(&self.curve(), rows, cols)
     }
 
@@ -216,9 +240,14 @@ impl Contour {
 
     /// Moves every knot to the strongest nearby edge of `image` (row-major `rows x cols`),
     /// as the original's "snap to edges" (`optimize` / `optimizeKnot3`). Nothing happens
-    /// without a curve or when `image` does not hold `rows * cols` values.
-    pub fn snap_to_edges(&mut self, image: &[f32], rows: usize, cols: usize) {
-        snap::snap_to_edges(self, image, rows, cols);
+    /// without a curve; an `image` that does not hold `rows * cols` values is an error.
+    pub fn snap_to_edges(
+        &mut self,
+        image: &[f32],
+        rows: usize,
+        cols: usize,
+    ) -> Result<(), ContourError> {
+        snap::snap_to_edges(self, image, rows, cols)
     }
 
     /// The contour with the knots that add nothing removed (`getSimplifiedSpline`).
@@ -270,17 +299,16 @@ fn pixelate(samples: impl Iterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
 
 /// The mask of a slice holding `contours`: the XOR of each filled contour
 /// (`RoiAndMaskPair.subroi_to_mask`); contours without a curve add nothing.
-pub fn contours_to_mask(contours: &[Contour], rows: usize, cols: usize) -> SliceMask {
-    let mut mask = SliceMask::new(rows, cols).unwrap_or_else(|_| {
-        SliceMask::new(0, 0).unwrap_or_else(|_| unreachable!("a 0 x 0 mask is always valid"))
-    });
+pub fn contours_to_mask(
+    contours: &[Contour],
+    rows: usize,
+    cols: usize,
+) -> Result<SliceMask, MaskError> {
+    let mut mask = SliceMask::new(rows, cols)?;
     for c in contours {
-        let filled = c.to_mask(rows, cols);
-        if filled.same_shape(&mask) {
-            mask.combine(&filled, |a, b| a ^ b);
-        }
+        mask.combine(&c.to_mask(rows, cols)?, |a, b| a ^ b);
     }
-    mask
+    Ok(mask)
 }
 
 #[cfg(test)]
@@ -296,7 +324,7 @@ mod tests {
     fn fewer_than_four_knots_make_no_curve() {
         let c = Contour::new(vec![[1.0, 1.0], [5.0, 1.0], [5.0, 5.0]]);
         assert!(c.curve().is_empty());
-        assert!(c.to_mask(8, 8).is_empty());
+        assert!(c.to_mask(8, 8).unwrap().is_empty());
         assert_eq!(c.center_of_mass(), None);
     }
 
@@ -307,6 +335,18 @@ mod tests {
         assert!(c.curve().is_empty());
         c.knots[2][0] = 1e9;
         assert!(c.curve().is_empty());
+        // within the coordinate bound but far too many samples
+        let zigzag: Vec<[f64; 2]> = (0..40)
+            .map(|i| {
+                if i % 2 == 0 {
+                    [-9.0e5, -9.0e5]
+                } else {
+                    [9.0e5, 9.0e5]
+                }
+            })
+            .collect();
+        assert!(!Contour::new(zigzag.clone()).is_valid());
+        assert_eq!(Contour::new(zigzag).simplified().knots.len(), 2);
     }
 
     #[test]
@@ -333,10 +373,11 @@ mod tests {
     fn inner_contour_makes_a_hole() {
         let outer = square();
         let inner = Contour::new(vec![[13.0, 13.0], [17.0, 13.0], [17.0, 17.0], [13.0, 17.0]]);
-        let m = contours_to_mask(&[outer.clone(), inner], 32, 32);
+        let m = contours_to_mask(&[outer.clone(), inner], 32, 32).unwrap();
         assert!(m.get(11, 11));
         assert!(!m.get(15, 15));
-        assert!(outer.to_mask(32, 32).get(15, 15));
+        assert!(outer.to_mask(32, 32).unwrap().get(15, 15));
+        assert!(outer.to_mask(1 << 20, 1 << 20).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! everything outside it is background, except a strip left of the box when the outline touches
 //! both the top and the bottom row (the original's flood cannot get round it from the right).
 
-use dafne_core::SliceMask;
+use dafne_core::{MaskError, SliceMask};
 
 /// Python `int(round(v))`: ties to even.
 fn intround(v: f64) -> i64 {
@@ -141,10 +141,14 @@ impl Window {
 }
 
 /// `polyToMask(points, (rows, cols))`: the filled closed polyline as a `rows x cols` mask.
-pub(crate) fn poly_to_mask(points: &[[f64; 2]], rows: usize, cols: usize) -> SliceMask {
-    let mut mask = SliceMask::new(rows, cols).unwrap_or_else(|_| empty());
+pub(crate) fn poly_to_mask(
+    points: &[[f64; 2]],
+    rows: usize,
+    cols: usize,
+) -> Result<SliceMask, MaskError> {
+    let mut mask = SliceMask::new(rows, cols)?;
     if rows == 0 || cols == 0 || points.is_empty() {
-        return mask;
+        return Ok(mask);
     }
     let mut walls: Vec<(usize, usize)> = Vec::with_capacity(points.len() * 2);
     outline(points, rows, cols, |x, y| {
@@ -154,7 +158,7 @@ pub(crate) fn poly_to_mask(points: &[[f64; 2]], rows: usize, cols: usize) -> Sli
         }
     });
     let Some(bx0) = walls.iter().map(|p| p.0).min() else {
-        return mask;
+        return Ok(mask);
     };
     let bx1 = walls.iter().map(|p| p.0).max().unwrap_or(bx0);
     let by0 = walls.iter().map(|p| p.1).min().unwrap_or(0);
@@ -216,12 +220,7 @@ pub(crate) fn poly_to_mask(points: &[[f64; 2]], rows: usize, cols: usize) -> Sli
             mask.set_run(y, x0 + start, x0 + x);
         }
     }
-    mask
-}
-
-fn empty() -> SliceMask {
-    // A 0 x 0 mask always fits the pixel limit.
-    SliceMask::new(0, 0).unwrap_or_else(|_| unreachable!("a 0 x 0 mask is always valid"))
+    Ok(mask)
 }
 
 #[cfg(test)]
@@ -269,7 +268,7 @@ mod tests {
                 .map(|_| [rnd(cols as u64 + 4) - 2.0, rnd(rows as u64 + 4) - 2.0])
                 .collect();
             assert_eq!(
-                poly_to_mask(&pts, rows, cols),
+                poly_to_mask(&pts, rows, cols).unwrap(),
                 brute(&pts, rows, cols),
                 "case {case}: {pts:?} on {rows}x{cols}"
             );
@@ -279,7 +278,7 @@ mod tests {
     #[test]
     fn square_outline_is_filled() {
         let pts = [[1.0, 1.0], [4.0, 1.0], [4.0, 3.0], [1.0, 3.0]];
-        let m = poly_to_mask(&pts, 5, 6);
+        let m = poly_to_mask(&pts, 5, 6).unwrap();
         assert_eq!(
             m,
             crate::test_masks::mask(&["......", ".####.", ".####.", ".####.", "......"])
@@ -290,7 +289,7 @@ mod tests {
     fn outline_touching_top_and_bottom_fills_the_left_strip() {
         // the original's flood starts right of the image and cannot pass a full-height outline
         let pts = [[2.0, 0.0], [2.0, 3.0]];
-        let m = poly_to_mask(&pts, 4, 5);
+        let m = poly_to_mask(&pts, 4, 5).unwrap();
         assert_eq!(
             m,
             crate::test_masks::mask(&["###..", "###..", "###..", "###.."])

@@ -20,7 +20,8 @@ pub(super) fn simplified(contour: &Contour) -> Contour {
     }
     loop {
         let n = out.knots.len();
-        if n < 5 {
+        // an invalid contour (see `Contour::is_valid`) is only de-duplicated
+        if n < 5 || !out.is_valid() {
             return out;
         }
         let dist = |a: [f64; 2], b: [f64; 2]| {

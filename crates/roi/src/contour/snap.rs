@@ -9,18 +9,32 @@
 
 use dafne_core::SliceMask;
 
-use super::{pypow2, spline::linspace, Contour};
+use super::{pypow2, spline::linspace, Contour, ContourError};
 
 /// Half the length of the search line, pixels (`optim_region`).
 const REGION_PX: f64 = 5.0;
 /// Samples on the search line (`2 * optim_region * 4`).
 const SAMPLES: usize = 40;
 
-pub(super) fn snap_to_edges(contour: &mut Contour, image: &[f32], rows: usize, cols: usize) {
-    if rows.checked_mul(cols) != Some(image.len()) || contour.curve().is_empty() {
-        return;
+pub(super) fn snap_to_edges(
+    contour: &mut Contour,
+    image: &[f32],
+    rows: usize,
+    cols: usize,
+) -> Result<(), ContourError> {
+    if rows.checked_mul(cols) != Some(image.len()) {
+        return Err(ContourError::SnapImage {
+            rows,
+            cols,
+            len: image.len(),
+        });
     }
-    let inside = contour.to_mask(rows, cols);
+    if contour.curve().is_empty() {
+        return Ok(());
+    }
+    let inside = contour
+        .to_mask(rows, cols)
+        .map_err(ContourError::SnapMask)?;
     let coeffs = CubicImage::new(image, rows, cols);
     let n = contour.knots.len() as isize;
     let moved: Vec<[f64; 2]> = (0..n)
@@ -35,6 +49,7 @@ pub(super) fn snap_to_edges(contour: &mut Contour, image: &[f32], rows: usize, c
         })
         .collect();
     contour.knots = moved;
+    Ok(())
 }
 
 /// `optimizeKnot3` for one knot.
@@ -245,6 +260,7 @@ fn filter_line(c: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -289,8 +305,9 @@ mod tests {
             .collect();
         // a diamond slightly inside the square's edges
         let mut c = Contour::new(vec![[20.0, 12.0], [27.0, 20.0], [20.0, 27.0], [12.0, 20.0]]);
-        c.snap_to_edges(&image, rows, cols);
+        c.snap_to_edges(&image, rows, cols).unwrap();
         let k = c.knots[1];
+        assert!(c.snap_to_edges(&image, rows, cols + 1).is_err());
         assert!(
             (k[0] - 29.5).abs() < 1.0 && (k[1] - 20.0).abs() < 1e-9,
             "{k:?}"

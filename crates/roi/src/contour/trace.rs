@@ -1,6 +1,6 @@
 //! Mask to contours (`dafne/utils/mask_to_spline.py`, `mask_to_splines`): the mask is opened
 //! (cross erosion then dilation; without the erosion when that leaves nothing, for thin
-//! structures), traced with marching squares ([`super::marching`]), and each outline of at
+//! structures), traced with marching squares (`marching.rs`), and each outline of at
 //! least 8 points is fitted: 4 knots at 0, ¼, ½ and ¾ of it, then up to 3 passes that insert
 //! knots where the curve is farthest from the outline (each new knot the outline point that
 //! minimises the mean distance) and prune knots that are not needed, then simplification.
@@ -9,6 +9,7 @@
 //! are the original's.
 
 use dafne_core::SliceMask;
+use rayon::prelude::*;
 
 use super::{marching, spline, Contour};
 use crate::morphology::{grow, shrink};
@@ -200,27 +201,40 @@ fn fit(contour: &[[f64; 2]], precision: f64) -> Option<Contour> {
             );
             let baseline = np_sum(&dist[..start]) + np_sum(&dist[end..]);
             let local = &contour[start..end];
-            let mut best_d = f64::INFINITY;
-            let mut best_point = start + 1;
-            let mut best_local: Option<Vec<f64>> = None;
-            let mut part = Vec::new();
-            for (test, &k) in contour.iter().enumerate().take(end).skip(start + 1) {
-                if added_set.contains(&test) {
-                    continue;
-                }
-                part.clear();
+            // Each candidate knot's fit is independent: score them in parallel, then pick the
+            // first best one in order as the original's loop does.
+            let local_fit = |k: [f64; 2]| {
+                let mut part = Vec::new();
                 spline::spline_part([p2, p1, k, n1], &mut part);
                 spline::spline_part([p1, k, n1, n2], &mut part);
-                let Some((_, local_d)) = contour_distance(local, &part) else {
-                    continue;
-                };
-                let new_d = (baseline + np_sum(&local_d)) / n as f64;
-                if new_d < best_d {
-                    best_d = new_d;
-                    best_point = test;
-                    best_local = Some(local_d);
+                contour_distance(local, &part).map(|(_, d)| d)
+            };
+            let scores: Vec<Option<f64>> = (start + 1..end)
+                .into_par_iter()
+                .map(|test| {
+                    if added_set.contains(&test) {
+                        return None;
+                    }
+                    local_fit(contour[test]).map(|d| (baseline + np_sum(&d)) / n as f64)
+                })
+                .collect();
+            let mut best_d = f64::INFINITY;
+            let mut best_point = start + 1;
+            let mut found = false;
+            for (test, score) in (start + 1..end).zip(scores) {
+                if let Some(new_d) = score {
+                    if new_d < best_d {
+                        best_d = new_d;
+                        best_point = test;
+                        found = true;
+                    }
                 }
             }
+            let best_local = if found {
+                local_fit(contour[best_point])
+            } else {
+                None
+            };
             out.insert_knot(at, contour[best_point]);
             added.insert(at.min(added.len()), best_point);
             added_set.insert(best_point);
@@ -281,7 +295,7 @@ mod tests {
         }
         let cs = mask_to_contours(&m, 1.0);
         assert_eq!(cs.len(), 1);
-        let back = super::super::contours_to_mask(&cs, 40, 40);
+        let back = super::super::contours_to_mask(&cs, 40, 40).unwrap_or_else(|_| unreachable!());
         let mut x = back.clone();
         x.combine(&m, |a, b| a ^ b);
         assert!(x.count() < 30, "{} pixels differ", x.count());
