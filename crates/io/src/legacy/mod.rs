@@ -2,11 +2,12 @@
 //! pickle of `{'classifications', 'roiManager'[, 'roiManagers', 'currentTimepoint']}` or a bare
 //! `ROIManager` (reference §2.1).
 //!
-//! Pickles can run arbitrary code, so nothing here uses a general unpickler: [`pickle`] is a
+//! Pickles can run arbitrary code, so nothing here uses a general unpickler: `pickle` is a
 //! small VM that knows only the classes these files contain and refuses any other global by
-//! name; [`numpy`] rebuilds the numpy arrays and scalars; [`roi_file`] maps the value tree onto
-//! [`LegacyRoiFile`]. Output sizes are bounded (bz2 output, opcode count, string bytes, mask
-//! pixels), so hostile input gives an error, never a panic, a hang or an allocation storm.
+//! name; `numpy` rebuilds the numpy arrays and scalars; `roi_file` maps the value tree onto
+//! [`LegacyRoiFile`]. Work and output are bounded (bz2 output, opcode count, string bytes,
+//! copies, ROIs + slices + knots, mask pixels), so hostile input gives an error, never a panic,
+//! a hang or an allocation storm.
 //!
 //! Contours are returned as stored (knots, x = column, y = row); rasterising them for slices
 //! without a stored mask is dafne-roi's job.
