@@ -76,7 +76,7 @@ pub enum LegacyError {
 pub enum DecodeError {
     #[error("bz2 data is corrupt: {reason}")]
     Bz2 { reason: String },
-    #[error("decompressed data is larger than {limit} bytes")]
+    #[error("more than {limit} bytes of pickle data (after decompression)")]
     TooLarge { limit: usize },
     #[error("pickle ends early at byte {offset}")]
     Truncated { offset: usize },
@@ -102,10 +102,21 @@ pub enum DecodeError {
 
 /// Reads an ROI file written by the original Dafne (any version).
 pub fn read_roi_file(path: &Path) -> Result<LegacyRoiFile, LegacyError> {
-    let bytes = std::fs::read(path).map_err(|source| LegacyError::Read {
+    let read_error = |source| LegacyError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // A plain pickle is read whole: refuse a file larger than any decompressed one may be.
+    let len = std::fs::metadata(path).map_err(read_error)?.len();
+    if len > MAX_DECOMPRESSED_BYTES as u64 {
+        return Err(LegacyError::Decode {
+            path: path.to_path_buf(),
+            source: DecodeError::TooLarge {
+                limit: MAX_DECOMPRESSED_BYTES,
+            },
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
     decode(&bytes).map_err(|source| LegacyError::Decode {
         path: path.to_path_buf(),
         source,
