@@ -2,11 +2,12 @@
 //! pickle of `{'classifications', 'roiManager'[, 'roiManagers', 'currentTimepoint']}` or a bare
 //! `ROIManager` (reference §2.1).
 //!
-//! Pickles can run arbitrary code, so nothing here uses a general unpickler: [`pickle`] is a
+//! Pickles can run arbitrary code, so nothing here uses a general unpickler: `pickle` is a
 //! small VM that knows only the classes these files contain and refuses any other global by
-//! name; [`numpy`] rebuilds the numpy arrays and scalars; [`roi_file`] maps the value tree onto
-//! [`LegacyRoiFile`]. Output sizes are bounded (bz2 output, opcode count, string bytes, mask
-//! pixels), so hostile input gives an error, never a panic, a hang or an allocation storm.
+//! name; `numpy` rebuilds the numpy arrays and scalars; `roi_file` maps the value tree onto
+//! [`LegacyRoiFile`]. Work and output are bounded (bz2 output, opcode count, string bytes,
+//! copies, ROIs + slices + knots, mask pixels), so hostile input gives an error, never a panic,
+//! a hang or an allocation storm.
 //!
 //! Contours are returned as stored (knots, x = column, y = row); rasterising them for slices
 //! without a stored mask is dafne-roi's job.
@@ -75,7 +76,7 @@ pub enum LegacyError {
 pub enum DecodeError {
     #[error("bz2 data is corrupt: {reason}")]
     Bz2 { reason: String },
-    #[error("decompressed data is larger than {limit} bytes")]
+    #[error("more than {limit} bytes of pickle data (after decompression)")]
     TooLarge { limit: usize },
     #[error("pickle ends early at byte {offset}")]
     Truncated { offset: usize },
@@ -101,10 +102,21 @@ pub enum DecodeError {
 
 /// Reads an ROI file written by the original Dafne (any version).
 pub fn read_roi_file(path: &Path) -> Result<LegacyRoiFile, LegacyError> {
-    let bytes = std::fs::read(path).map_err(|source| LegacyError::Read {
+    let read_error = |source| LegacyError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // A plain pickle is read whole: refuse a file larger than any decompressed one may be.
+    let len = std::fs::metadata(path).map_err(read_error)?.len();
+    if len > MAX_DECOMPRESSED_BYTES as u64 {
+        return Err(LegacyError::Decode {
+            path: path.to_path_buf(),
+            source: DecodeError::TooLarge {
+                limit: MAX_DECOMPRESSED_BYTES,
+            },
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
     decode(&bytes).map_err(|source| LegacyError::Decode {
         path: path.to_path_buf(),
         source,

@@ -16,14 +16,19 @@ use super::{bz2, DecodeError, LegacyRoi, LegacyRoiFile, LegacySlice, MAX_DECOMPR
 
 /// Pixels of one mask (16384 x 16384); an MRI slice is at most a few thousand pixels a side.
 const MAX_SLICE_PIXELS: usize = 1 << 28;
-/// Pixels of all masks of a file together (2 GiB of bit-packed masks), so that a small file that
-/// refers to one mask from millions of slices cannot exhaust memory.
-const MAX_TOTAL_PIXELS: usize = 1 << 34;
+/// Pixels of all masks of a file together (1 GiB of bit-packed masks; 30 ROIs on 300 slices of
+/// 512 x 512 take 0.3 GiB), so that a small file that refers to one mask from millions of slices
+/// cannot exhaust memory.
+const MAX_TOTAL_PIXELS: usize = 1 << 33;
+/// ROIs, slices and knots of a file together (a real file has a few hundred thousand).
+const MAX_TOTAL_ITEMS: usize = 1 << 25;
 
 pub(crate) fn convert(unpickled: &Unpickled) -> Result<LegacyRoiFile, DecodeError> {
     let mut cx = Converter {
         arena: &unpickled.arena,
         masks: HashMap::new(),
+        total_items: 0,
+        slices: HashMap::new(),
         total_pixels: 0,
     };
     let root = &unpickled.root;
@@ -69,7 +74,20 @@ pub(crate) fn convert(unpickled: &Unpickled) -> Result<LegacyRoiFile, DecodeErro
                 time_points.insert(t, Vec::new());
                 continue;
             }
-            let frame = cx.manager(value)?;
+            // The current frame is pickled once and referred to from both places.
+            let frame = match (value, current) {
+                (Value::Node(a), Value::Node(b)) if a == b => {
+                    for slice in manager.rois.iter().flat_map(|r| r.slices.values()) {
+                        cx.count_again(slice).map_err(structure)?;
+                    }
+                    Manager {
+                        mask_size: manager.mask_size,
+                        boxes: BTreeMap::new(),
+                        rois: manager.rois.clone(),
+                    }
+                }
+                _ => cx.manager(value)?,
+            };
             if frame.mask_size != manager.mask_size {
                 return Err(structure(format!(
                     "time point {t} has masks of {:?}, the current one {:?}",
@@ -109,6 +127,11 @@ fn index(value: &Value) -> Option<usize> {
     }
 }
 
+type DecodedMask = Result<Option<SliceMask>, String>;
+/// A pair's arena index and the mask size it is read with.
+type PairKey = (usize, Option<(usize, usize)>);
+
+#[derive(Clone)]
 struct Manager {
     mask_size: Option<(usize, usize)>,
     boxes: BTreeMap<usize, [usize; 4]>,
@@ -125,9 +148,15 @@ enum Source {
 
 struct Converter<'a> {
     arena: &'a [Node],
-    /// Decoded masks by (stored bytes or array, rows, cols): a pickled mask referred to from
-    /// several places (the time-resolved file) is decoded once.
-    masks: HashMap<(Source, usize, usize), Result<Option<SliceMask>, String>>,
+    /// Decoded masks by (stored bytes or array, rows, cols), kept from the second use on: a
+    /// mask referred to from many slices is decoded at most twice, and a mask used once is not
+    /// held twice in memory.
+    masks: HashMap<(Source, usize, usize), Option<DecodedMask>>,
+    /// Slices, ROIs and knots output so far (a memoised manager or ROI may be referred to
+    /// again and again; every copy counts).
+    total_items: usize,
+    /// Converted pairs by (arena index, mask size), kept from the second use on.
+    slices: HashMap<PairKey, Option<LegacySlice>>,
     total_pixels: usize,
 }
 
@@ -259,6 +288,7 @@ impl<'a> Converter<'a> {
         let dict = self
             .dict(slices)
             .ok_or_else(|| structure(format!("ROI {name:?} is not a dict of slices")))?;
+        self.add_items(1).map_err(structure)?;
         let mut out = BTreeMap::new();
         for (key, pair) in &dict.entries {
             let slice = index(key).ok_or_else(|| {
@@ -278,11 +308,41 @@ impl<'a> Converter<'a> {
         })
     }
 
+    /// One pair; a pair referred to from several slices is converted at most twice (then
+    /// copied), and every copy counts against the output limits.
     fn slice(
         &mut self,
         pair: &Value,
         manager_size: Option<(usize, usize)>,
     ) -> Result<LegacySlice, String> {
+        let Value::Node(id) = pair else {
+            return self.convert_slice(pair, manager_size);
+        };
+        let key = (*id, manager_size);
+        match self.slices.get(&key) {
+            Some(Some(done)) => {
+                let done = done.clone();
+                self.count_again(&done)?;
+                Ok(done)
+            }
+            Some(None) => {
+                let done = self.convert_slice(pair, manager_size)?;
+                self.slices.insert(key, Some(done.clone()));
+                Ok(done)
+            }
+            None => {
+                self.slices.insert(key, None);
+                self.convert_slice(pair, manager_size)
+            }
+        }
+    }
+
+    fn convert_slice(
+        &mut self,
+        pair: &Value,
+        manager_size: Option<(usize, usize)>,
+    ) -> Result<LegacySlice, String> {
+        self.add_items(1)?;
         let state = self.state(pair, Global::RoiAndMaskPair)?;
         let pair_size = match state.get_str("mask_size") {
             None | Some(Value::None) => None,
@@ -313,9 +373,14 @@ impl<'a> Converter<'a> {
         Ok(LegacySlice { contours, mask })
     }
 
-    fn contours(&self, value: &Value) -> Result<Vec<Vec<[f64; 2]>>, String> {
+    fn contours(&mut self, value: &Value) -> Result<Vec<Vec<[f64; 2]>>, String> {
         let bad = || "knots are not a list of (x, y) lists".to_string();
         let subrois = self.sequence(value).ok_or_else(bad)?;
+        let knots = subrois
+            .iter()
+            .map(|k| self.sequence(k).map_or(0, <[Value]>::len))
+            .fold(0usize, usize::saturating_add);
+        self.add_items(knots)?;
         subrois
             .iter()
             .map(|knots| {
@@ -352,10 +417,7 @@ impl<'a> Converter<'a> {
                 rows,
                 cols,
             );
-            self.masks
-                .entry(key)
-                .or_insert_with(|| decode_compressed(bytes, (rows, cols)))
-                .clone()?
+            self.cached(key, || decode_compressed(bytes, (rows, cols)))?
         } else {
             let (Value::Node(id), Some(Node::Array(Some(array)))) = (stored, self.node(stored))
             else {
@@ -374,26 +436,67 @@ impl<'a> Converter<'a> {
                 size.ok_or("the mask is not 2-D")?
             };
             let key = (Source::Array(*id, version == 2), size.0, size.1);
-            self.masks
-                .entry(key)
-                .or_insert_with(|| {
-                    if version == 2 {
-                        unpack(array, size).map(Some)
-                    } else {
-                        from_array(array, size).map(Some)
-                    }
-                })
-                .clone()?
+            self.cached(key, || {
+                if version == 2 {
+                    unpack(array, size).map(Some)
+                } else {
+                    from_array(array, size).map(Some)
+                }
+            })?
         };
         if let Some(m) = &mask {
-            self.total_pixels = self.total_pixels.saturating_add(m.rows() * m.cols());
-            if self.total_pixels > MAX_TOTAL_PIXELS {
-                return Err(format!(
-                    "the file's masks hold more than {MAX_TOTAL_PIXELS} pixels together"
-                ));
-            }
+            self.add_pixels(m.rows() * m.cols())?;
         }
         Ok(mask)
+    }
+
+    fn cached(
+        &mut self,
+        key: (Source, usize, usize),
+        decode: impl FnOnce() -> DecodedMask,
+    ) -> DecodedMask {
+        match self.masks.get(&key) {
+            Some(Some(done)) => done.clone(),
+            Some(None) => {
+                let done = decode();
+                self.masks.insert(key, Some(done.clone()));
+                done
+            }
+            None => {
+                self.masks.insert(key, None);
+                decode()
+            }
+        }
+    }
+
+    fn add_pixels(&mut self, pixels: usize) -> Result<(), String> {
+        self.total_pixels = self.total_pixels.saturating_add(pixels);
+        if self.total_pixels > MAX_TOTAL_PIXELS {
+            return Err(format!(
+                "the file's masks hold more than {MAX_TOTAL_PIXELS} pixels together"
+            ));
+        }
+        Ok(())
+    }
+
+    fn add_items(&mut self, items: usize) -> Result<(), String> {
+        self.total_items = self.total_items.saturating_add(items);
+        if self.total_items > MAX_TOTAL_ITEMS {
+            return Err(format!(
+                "the file holds more than {MAX_TOTAL_ITEMS} ROIs, slices and knots together"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a slice output a second time.
+    fn count_again(&mut self, slice: &LegacySlice) -> Result<(), String> {
+        let knots = slice.contours.iter().map(Vec::len).sum::<usize>();
+        self.add_items(1 + knots)?;
+        if let Some(m) = &slice.mask {
+            self.add_pixels(m.rows() * m.cols())?;
+        }
+        Ok(())
     }
 }
 
