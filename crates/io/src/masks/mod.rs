@@ -196,14 +196,26 @@ pub(crate) fn slices_above_zero(
     use rayon::prelude::*;
     let plane = dims[0] * dims[1];
     match voxels {
-        // Our own and the original's usual masks: pack bytes straight into words.
+        // Our own and the original's usual masks: runs found by byte scans (mostly zeros).
         Voxels::U8(v) if map.is_identity() && plane > 0 => {
             let slices: Vec<Option<(usize, SliceMask)>> = v
                 .par_chunks_exact(plane)
                 .enumerate()
                 .map(|(z, pixels)| {
-                    let mask = SliceMask::from_u8(dims[1], dims[0], pixels)?;
-                    Ok((!mask.is_empty()).then_some((z, mask)))
+                    if pixels.iter().all(|&b| b == 0) {
+                        return Ok(None);
+                    }
+                    let mut mask = SliceMask::new(dims[1], dims[0])?;
+                    for (row, line) in pixels.chunks_exact(dims[0]).enumerate() {
+                        let mut col = 0;
+                        while let Some(skip) = line[col..].iter().position(|&b| b != 0) {
+                            let start = col + skip;
+                            let len = line[start..].iter().position(|&b| b == 0);
+                            col = len.map_or(line.len(), |n| start + n);
+                            mask.set_run(row, start, col);
+                        }
+                    }
+                    Ok(Some((z, mask)))
                 })
                 .collect::<Result<_, MaskIoError>>()?;
             Ok(slices.into_iter().flatten().collect())
