@@ -321,8 +321,15 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
 /// The largest real value (NaN ignored); integer bytes and words without a detour through f64.
 fn real_max(voxels: &Voxels, map: LinearMap) -> Option<f64> {
     let (lo, hi) = match voxels {
-        Voxels::U8(v) => (f64::from(*v.iter().min()?), f64::from(*v.iter().max()?)),
-        Voxels::U16(v) => (f64::from(*v.iter().min()?), f64::from(*v.iter().max()?)),
+        // Folds over values vectorise; `Iterator::min`/`max` (which track the element) do not.
+        Voxels::U8(v) if !v.is_empty() => (
+            f64::from(v.iter().fold(u8::MAX, |a, &b| a.min(b))),
+            f64::from(v.iter().fold(0, |a, &b| a.max(b))),
+        ),
+        Voxels::U16(v) if !v.is_empty() => (
+            f64::from(v.iter().fold(u16::MAX, |a, &b| a.min(b))),
+            f64::from(v.iter().fold(0, |a, &b| a.max(b))),
+        ),
         other => other.min_max()?,
     };
     Some(map.apply(lo).max(map.apply(hi)))
