@@ -202,20 +202,11 @@ pub(crate) fn slices_above_zero(
                 .par_chunks_exact(plane)
                 .enumerate()
                 .map(|(z, pixels)| {
-                    if pixels.iter().all(|&b| b == 0) {
-                        return Ok(None);
-                    }
                     let mut mask = SliceMask::new(dims[1], dims[0])?;
                     for (row, line) in pixels.chunks_exact(dims[0]).enumerate() {
-                        let mut col = 0;
-                        while let Some(skip) = line[col..].iter().position(|&b| b != 0) {
-                            let start = col + skip;
-                            let len = line[start..].iter().position(|&b| b == 0);
-                            col = len.map_or(line.len(), |n| start + n);
-                            mask.set_run(row, start, col);
-                        }
+                        byte_runs(line, |start, end| mask.set_run(row, start, end));
                     }
-                    Ok(Some((z, mask)))
+                    Ok((!mask.is_empty()).then_some((z, mask)))
                 })
                 .collect::<Result<_, MaskIoError>>()?;
             Ok(slices.into_iter().flatten().collect())
@@ -224,6 +215,44 @@ pub(crate) fn slices_above_zero(
         _ => dafne_core::with_voxels!(voxels, v => {
             slices_where(v, dims, |&x| map.apply(x as f64) > 0.0)
         }),
+    }
+}
+
+/// Calls `f(start, end)` for each run of non-zero bytes. Blocks of 32 bytes that are all zero
+/// (or all non-zero inside a run) are passed over whole: folds without early exit vectorise, a
+/// byte-by-byte search does not.
+fn byte_runs(line: &[u8], mut f: impl FnMut(usize, usize)) {
+    const BLOCK: usize = 32;
+    let n = line.len();
+    let mut col = 0;
+    let mut start = None;
+    while col < n {
+        while col + BLOCK <= n {
+            let block = &line[col..col + BLOCK];
+            let uniform = match start {
+                None => block.iter().fold(0u8, |a, &b| a | b) == 0,
+                Some(_) => block.iter().fold(u8::MAX, |a, &b| a.min(b)) != 0,
+            };
+            if !uniform {
+                break;
+            }
+            col += BLOCK;
+        }
+        let end = (col + BLOCK).min(n);
+        for (at, &b) in line[col..end].iter().enumerate() {
+            match (b != 0, start) {
+                (true, None) => start = Some(col + at),
+                (false, Some(s)) => {
+                    f(s, col + at);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        col = end;
+    }
+    if let Some(s) = start {
+        f(s, n);
     }
 }
 
@@ -237,4 +266,24 @@ pub(crate) fn dataset_dims(path: &Path, dataset: &Volume) -> Result<[usize; 4], 
         });
     }
     Ok(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_runs_find_every_run_across_blocks() {
+        let mut line = vec![0u8; 200];
+        let runs = [(0, 1), (31, 33), (40, 110), (150, 151), (170, 200)];
+        for &(s, e) in &runs {
+            line[s..e].fill(7);
+        }
+        let mut found = Vec::new();
+        byte_runs(&line, |s, e| found.push((s, e)));
+        assert_eq!(found, runs);
+        found.clear();
+        byte_runs(&[], |s, e| found.push((s, e)));
+        assert!(found.is_empty());
+    }
 }
