@@ -10,11 +10,11 @@
 //!
 //! | export | files | read back by |
 //! | --- | --- | --- |
-//! | [`export_npy`] | `<folder>/<ROI>.npy`, uint8 (rows, cols, slices), no `orientation.npy` | [`import`] of the folder or one file |
-//! | [`export_npz`] | one `.npz`: a uint8 (rows, cols, slices) array per ROI, `affine` (RAS, array-axis order) and `orientation` (axcodes), as the original | [`import`] |
-//! | [`export_bundle`] | the original's training bundle: `data` float32 real values, `resolution`, `affine`, `comment`, `mask_<ROI>` | [`import`], the original's Load data |
-//! | [`export_nifti`] | `<folder>/<ROI>.nii.gz`, uint8, the dataset's affine | [`import`] |
-//! | [`export_compact_nifti`] | one uint16 label map, `<file>.csv` legend and `<file>_itk-snap.txt` | [`import`] (names from the legend) |
+//! | [`export_npy`] | `<folder>/<ROI>.npy`, uint8 (rows, cols, slices), no `orientation.npy` | [`import()`] of the folder or one file |
+//! | [`export_npz`] | one `.npz`: a uint8 (rows, cols, slices) array per ROI, `affine` (RAS, array-axis order) and `orientation` (axcodes), as the original | [`import()`] |
+//! | [`export_bundle`] | the original's training bundle: `data` float32 real values, `resolution`, `affine`, `comment`, `mask_<ROI>` | [`import()`], the original's Load data |
+//! | [`export_nifti`] | `<folder>/<ROI>.nii.gz`, uint8, the dataset's affine | [`import()`] |
+//! | [`export_compact_nifti`] | one uint16 label map, `<file>.csv` legend and `<file>_itk-snap.txt` | [`import()`] (names from the legend) |
 //!
 //! ROI names become file names and `.npz` keys through [`names`] (reversible escapes for names
 //! that are not valid file names). Every writer checks every ROI against the dataset before it
