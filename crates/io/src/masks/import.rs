@@ -270,6 +270,7 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
             target,
             &dataset.geometry.affine_lps,
         )
+        .map(std::borrow::Cow::Owned)
         .ok_or_else(|| MaskIoError::Format {
             path: path.to_path_buf(),
             reason: "the mask's affine cannot be inverted".into(),
@@ -289,7 +290,7 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
     }
 
     let mut present = vec![false; usize::from(u16::MAX) + 1];
-    for &v in &values {
+    for &v in values.iter() {
         present[usize::from(v)] = true;
     }
     let mut rois: Vec<(u16, String)> = Vec::new();
@@ -339,8 +340,15 @@ fn import_nifti(path: &Path, dataset: &Volume) -> Result<ImportedMasks, MaskIoEr
 /// The largest real value (NaN ignored); integer bytes and words without a detour through f64.
 fn real_max(voxels: &Voxels, map: LinearMap) -> Option<f64> {
     let (lo, hi) = match voxels {
-        Voxels::U8(v) => (f64::from(*v.iter().min()?), f64::from(*v.iter().max()?)),
-        Voxels::U16(v) => (f64::from(*v.iter().min()?), f64::from(*v.iter().max()?)),
+        // Folds over values vectorise; `Iterator::min`/`max` (which track the element) do not.
+        Voxels::U8(v) if !v.is_empty() => (
+            f64::from(v.iter().fold(u8::MAX, |a, &b| a.min(b))),
+            f64::from(v.iter().fold(0, |a, &b| a.max(b))),
+        ),
+        Voxels::U16(v) if !v.is_empty() => (
+            f64::from(v.iter().fold(u16::MAX, |a, &b| a.min(b))),
+            f64::from(v.iter().fold(0, |a, &b| a.max(b))),
+        ),
         other => other.min_max()?,
     };
     Some(map.apply(lo).max(map.apply(hi)))
@@ -348,7 +356,17 @@ fn real_max(voxels: &Voxels, map: LinearMap) -> Option<f64> {
 
 /// The volume's real values as labels (values truncated like NumPy's `astype(uint16)`; 0 and
 /// below, and NaN, are background) and the largest real value.
-fn label_values(path: &Path, volume: &Volume) -> Result<(Vec<u16>, f64), MaskIoError> {
+fn label_values<'a>(
+    path: &Path,
+    volume: &'a Volume,
+) -> Result<(std::borrow::Cow<'a, [u16]>, f64), MaskIoError> {
+    // Label maps as we and the original write them: uint16 labels, used as they are.
+    if let (Voxels::U16(v), Some(map)) = (volume.voxels(), volume.rescale().uniform()) {
+        if map.is_identity() {
+            let max = v.iter().fold(0, |a, &b| a.max(b));
+            return Ok((std::borrow::Cow::Borrowed(v), f64::from(max)));
+        }
+    }
     let d = volume.dims();
     let plane = d[0] * d[1];
     let rescale = volume.rescale();
@@ -362,7 +380,7 @@ fn label_values(path: &Path, volume: &Volume) -> Result<(Vec<u16>, f64), MaskIoE
             reason: format!("label value {real} is above 65535"),
         });
     }
-    Ok((values, max))
+    Ok((std::borrow::Cow::Owned(values), max))
 }
 
 /// Labels, the largest real value and the first value too large for a label.

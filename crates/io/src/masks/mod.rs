@@ -10,11 +10,11 @@
 //!
 //! | export | files | read back by |
 //! | --- | --- | --- |
-//! | [`export_npy`] | `<folder>/<ROI>.npy`, uint8 (rows, cols, slices), no `orientation.npy` | [`import`] of the folder or one file |
-//! | [`export_npz`] | one `.npz`: a uint8 (rows, cols, slices) array per ROI, `affine` (RAS, array-axis order) and `orientation` (axcodes), as the original | [`import`] |
-//! | [`export_bundle`] | the original's training bundle: `data` float32 real values, `resolution`, `affine`, `comment`, `mask_<ROI>` | [`import`], the original's Load data |
-//! | [`export_nifti`] | `<folder>/<ROI>.nii.gz`, uint8, the dataset's affine | [`import`] |
-//! | [`export_compact_nifti`] | one uint16 label map, `<file>.csv` legend and `<file>_itk-snap.txt` | [`import`] (names from the legend) |
+//! | [`export_npy`] | `<folder>/<ROI>.npy`, uint8 (rows, cols, slices), no `orientation.npy` | [`import()`] of the folder or one file |
+//! | [`export_npz`] | one `.npz`: a uint8 (rows, cols, slices) array per ROI, `affine` (RAS, array-axis order) and `orientation` (axcodes), as the original | [`import()`] |
+//! | [`export_bundle`] | the original's training bundle: `data` float32 real values, `resolution`, `affine`, `comment`, `mask_<ROI>` | [`import()`], the original's Load data |
+//! | [`export_nifti`] | `<folder>/<ROI>.nii.gz`, uint8, the dataset's affine | [`import()`] |
+//! | [`export_compact_nifti`] | one uint16 label map, `<file>.csv` legend and `<file>_itk-snap.txt` | [`import()`] (names from the legend) |
 //!
 //! ROI names become file names and `.npz` keys through [`names`] (reversible escapes for names
 //! that are not valid file names). Every writer checks every ROI against the dataset before it
@@ -203,13 +203,16 @@ pub(crate) fn slices_above_zero(
     use rayon::prelude::*;
     let plane = dims[0] * dims[1];
     match voxels {
-        // Our own and the original's usual masks: pack bytes straight into words.
+        // Our own and the original's usual masks: runs found by byte scans (mostly zeros).
         Voxels::U8(v) if map.is_identity() && plane > 0 => {
             let slices: Vec<Option<(usize, SliceMask)>> = v
                 .par_chunks_exact(plane)
                 .enumerate()
                 .map(|(z, pixels)| {
-                    let mask = SliceMask::from_u8(dims[1], dims[0], pixels)?;
+                    let mut mask = SliceMask::new(dims[1], dims[0])?;
+                    for (row, line) in pixels.chunks_exact(dims[0]).enumerate() {
+                        byte_runs(line, |start, end| mask.set_run(row, start, end));
+                    }
                     Ok((!mask.is_empty()).then_some((z, mask)))
                 })
                 .collect::<Result<_, MaskIoError>>()?;
@@ -219,6 +222,44 @@ pub(crate) fn slices_above_zero(
         _ => dafne_core::with_voxels!(voxels, v => {
             slices_where(v, dims, |&x| map.apply(x as f64) > 0.0)
         }),
+    }
+}
+
+/// Calls `f(start, end)` for each run of non-zero bytes. Blocks of 32 bytes that are all zero
+/// (or all non-zero inside a run) are passed over whole: folds without early exit vectorise, a
+/// byte-by-byte search does not.
+fn byte_runs(line: &[u8], mut f: impl FnMut(usize, usize)) {
+    const BLOCK: usize = 32;
+    let n = line.len();
+    let mut col = 0;
+    let mut start = None;
+    while col < n {
+        while col + BLOCK <= n {
+            let block = &line[col..col + BLOCK];
+            let uniform = match start {
+                None => block.iter().fold(0u8, |a, &b| a | b) == 0,
+                Some(_) => block.iter().fold(u8::MAX, |a, &b| a.min(b)) != 0,
+            };
+            if !uniform {
+                break;
+            }
+            col += BLOCK;
+        }
+        let end = (col + BLOCK).min(n);
+        for (at, &b) in line[col..end].iter().enumerate() {
+            match (b != 0, start) {
+                (true, None) => start = Some(col + at),
+                (false, Some(s)) => {
+                    f(s, col + at);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        col = end;
+    }
+    if let Some(s) = start {
+        f(s, n);
     }
 }
 
@@ -232,4 +273,24 @@ pub(crate) fn dataset_dims(path: &Path, dataset: &Volume) -> Result<[usize; 4], 
         });
     }
     Ok(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_runs_find_every_run_across_blocks() {
+        let mut line = vec![0u8; 200];
+        let runs = [(0, 1), (31, 33), (40, 110), (150, 151), (170, 200)];
+        for &(s, e) in &runs {
+            line[s..e].fill(7);
+        }
+        let mut found = Vec::new();
+        byte_runs(&line, |s, e| found.push((s, e)));
+        assert_eq!(found, runs);
+        found.clear();
+        byte_runs(&[], |s, e| found.push((s, e)));
+        assert!(found.is_empty());
+    }
 }

@@ -173,6 +173,9 @@ fn truncate_utf8(text: &str, max_bytes: usize) -> &str {
 
 /// Voxels as little-endian bytes, a block at a time (no full-size copy).
 fn write_le<W: Write>(out: &mut W, voxels: &Voxels) -> std::io::Result<()> {
+    if let Voxels::U8(v) = voxels {
+        return out.write_all(v);
+    }
     const BLOCK: usize = 1 << 16;
     let mut buf = Vec::with_capacity(BLOCK * 8);
     with_voxels!(voxels, v => {
