@@ -37,6 +37,11 @@ if [ "$want_test" -eq 1 ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/reference/requirements.txt
   fi
+  # The original Dafne itself, whose spline, tracing and snapping functions the contour tests
+  # run module by module (its own dependencies are not needed, hence --no-deps).
+  if ! .venv/bin/python -c "import importlib.metadata as m; m.version('dafne')" 2>/dev/null; then
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps dafne==2.1.0a0
+  fi
   if ! command -v cargo-fuzz >/dev/null 2>&1 && [ "${DAFNE_SKIP_FUZZ:-0}" != 1 ]; then
     echo "setup: installing cargo-fuzz"
     cargo install -q --locked cargo-fuzz

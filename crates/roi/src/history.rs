@@ -303,7 +303,7 @@ impl Editor {
                 contours,
             } => {
                 let filled =
-                    contour::contours_to_mask(&contours, self.rois.rows(), self.rois.cols());
+                    contour::contours_to_mask(&contours, self.rois.rows(), self.rois.cols())?;
                 // Pixels first (this drops the old contours, recorded), then the new contours.
                 self.set_slice(&mut step, roi, slice, &filled, |_, b| b)?;
                 let old = self.rois.swap_contours(roi, slice, Some(contours));

@@ -42,10 +42,7 @@ pub fn import_legacy(
     let mut session = new_session(dataset);
     let mut rois = Vec::with_capacity(file.rois.len());
     for (id, roi) in (1..).zip(&file.rois) {
-        rois.push(
-            convert_roi(id, roi, rows, cols, slices)
-                .map_err(|slice| wrong(format!("ROI {:?} on slice {slice}", roi.name)))?,
-        );
+        rois.push(convert_roi(id, roi, rows, cols, slices, &wrong)?);
     }
     session.rois = RoiSet::from_rois(rows, cols, slices, rois)?;
     for (slice, class) in file.classifications.iter().enumerate() {
@@ -70,18 +67,19 @@ pub fn import_legacy(
     Ok((session, warnings))
 }
 
-/// One ROI; `Err(slice)` names a slice beyond the dataset.
+/// One ROI; a slice beyond the dataset is an error made by `wrong`.
 fn convert_roi(
     id: u32,
     roi: &LegacyRoi,
     rows: usize,
     cols: usize,
     slices: usize,
-) -> Result<Roi, usize> {
+    wrong: &dyn Fn(String) -> SessionError,
+) -> Result<Roi, SessionError> {
     let mut out = Roi::new(id, roi.name.clone());
     for (&slice, stored) in &roi.slices {
         if slice >= slices {
-            return Err(slice);
+            return Err(wrong(format!("ROI {:?} on slice {slice}", roi.name)));
         }
         let contours: Vec<Contour> = stored
             .contours
@@ -92,7 +90,7 @@ fn convert_roi(
             .collect();
         let mask = match &stored.mask {
             Some(mask) => mask.clone(),
-            None => contours_to_mask(&contours, rows, cols),
+            None => contours_to_mask(&contours, rows, cols).map_err(dafne_roi::EditError::Mask)?,
         };
         if !mask.is_empty() {
             out.masks.insert(slice, mask);
