@@ -11,8 +11,9 @@
 //! - timing of one 432 x 432 slice, ours against SimpleITK's, printed.
 //!
 //! Real slices: the GE PD series of `samples/dicom/ge_pd_axial_oblique`, axial slices of the
-//! MNI152 T1 (`shared/data/nifti`), dipy's T1 slice and the 432 x 432 two-legs image of
-//! `shared/data/dafne-legacy`. A missing interpreter or library fails the test.
+//! MNI152 T1 (`shared/data/nifti`), dipy's T1 slice, ITK's fat MRI and PD brain example slices
+//! (`shared/data/registration_itk`, 8-bit PNG) and the synthetic 432 x 432 two-legs image of
+//! `shared/data/dafne-legacy` (no real thigh or leg MR is among the test data). A missing interpreter or library fails the test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -215,6 +216,47 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// ITK's 2-D MR example slices (PNG, 8-bit): the reference script converts them to .npy.
+fn png_cases(python: &Path, dir: &Path) -> Vec<Case> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/threshold.py");
+    [
+        ("n4_itk_fat_mri", "FatMRISlice.png"),
+        ("n4_itk_brain_pd", "BrainProtonDensitySliceBorder20.png"),
+    ]
+    .into_iter()
+    .map(|(name, file)| {
+        let source = shared().join("registration_itk").join(file);
+        let output = Command::new(python)
+            .arg(&script)
+            .arg(dir)
+            .arg("--png")
+            .arg(&source)
+            .arg(name)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let bytes = std::fs::read(dir.join(format!("{name}.png.npy"))).unwrap();
+        let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
+        let [rows, cols] = array.shape[..] else {
+            panic!("{name}: not 2-D: {:?}", array.shape)
+        };
+        let Voxels::F32(pixels) = array.voxels else {
+            panic!("{name}: not float32")
+        };
+        Case {
+            name: name.into(),
+            rows,
+            cols,
+            pixels,
+        }
+    })
+    .collect()
+}
+
 struct Fixture {
     dir: PathBuf,
     cases: Vec<Case>,
@@ -234,7 +276,8 @@ fn fixture() -> &'static Fixture {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threshold");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let cases = cases();
+        let mut cases = cases();
+        cases.extend(png_cases(&python, &dir));
         for c in &cases {
             let array = NpyArray {
                 shape: vec![c.rows, c.cols],
@@ -498,20 +541,24 @@ fn n4_speed_on_a_432_slice() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let sitk: f64 = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    let [sitk, threads, sitk_one] = words[..] else {
+        panic!("unexpected timing output {stdout:?}")
+    };
+    let (sitk, sitk_one): (f64, f64) = (sitk.parse().unwrap(), sitk_one.parse().unwrap());
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     eprintln!(
-        "N4 on {}x{} (8 x 50 iterations, fastest of {REPEATS}): ours {ours:.3} s (one thread), \
-         SimpleITK {sitk:.3} s, ratio {:.2} ({} build)",
+        "N4 on {}x{} (8 x 50 iterations, fastest of {REPEATS}): ours {ours:.3} s (one thread, \
+         {build} build); SimpleITK {sitk:.3} s with {threads} threads (ratio {:.3}), \
+         {sitk_one:.3} s with one (ratio {:.3})",
         c.rows,
         c.cols,
         ours / sitk,
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
+        ours / sitk_one,
     );
 }
