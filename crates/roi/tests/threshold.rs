@@ -11,8 +11,9 @@
 //! - timing of one 432 x 432 slice, ours against SimpleITK's, printed.
 //!
 //! Real slices: the GE PD series of `samples/dicom/ge_pd_axial_oblique`, axial slices of the
-//! MNI152 T1 (`shared/data/nifti`), dipy's T1 slice and the 432 x 432 two-legs image of
-//! `shared/data/dafne-legacy`. A missing interpreter or library fails the test.
+//! MNI152 T1 (`shared/data/nifti`), dipy's T1 slice, ITK's fat MRI and PD brain example slices
+//! (`shared/data/registration_itk`, 8-bit PNG) and the synthetic 432 x 432 two-legs image of
+//! `shared/data/dafne-legacy` (no real thigh or leg MR is among the test data). A missing interpreter or library fails the test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -203,6 +204,23 @@ fn cases() -> Vec<Case> {
         cols: 220,
         pixels: image,
     });
+    // The first masked pixel in raster order is the darkest one (between the tissue threshold
+    // and the darkest other tissue pixel): ITK's histogram range then leaves it out (see
+    // `sharpen`).
+    let (mut image, _) = biased_phantom(60, 80);
+    let darkest_other = scaled(&image)[1..]
+        .iter()
+        .copied()
+        .filter(|&v| v > 12.0)
+        .fold(f32::MAX, f32::min);
+    let max = image.iter().copied().fold(f32::MIN, f32::max);
+    image[0] = (12.0 + darkest_other) / 2.0 * max / 600.0;
+    cases.push(Case {
+        name: "n4_dark_first_phantom".into(),
+        rows: 60,
+        cols: 80,
+        pixels: image,
+    });
     for c in &cases {
         assert_eq!(c.pixels.len(), c.rows * c.cols, "{}", c.name);
     }
@@ -213,6 +231,47 @@ fn cases() -> Vec<Case> {
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// ITK's 2-D MR example slices (PNG, 8-bit): the reference script converts them to .npy.
+fn png_cases(python: &Path, dir: &Path) -> Vec<Case> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/threshold.py");
+    [
+        ("n4_itk_fat_mri", "FatMRISlice.png"),
+        ("n4_itk_brain_pd", "BrainProtonDensitySliceBorder20.png"),
+    ]
+    .into_iter()
+    .map(|(name, file)| {
+        let source = shared().join("registration_itk").join(file);
+        let output = Command::new(python)
+            .arg(&script)
+            .arg(dir)
+            .arg("--png")
+            .arg(&source)
+            .arg(name)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let bytes = std::fs::read(dir.join(format!("{name}.png.npy"))).unwrap();
+        let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
+        let [rows, cols] = array.shape[..] else {
+            panic!("{name}: not 2-D: {:?}", array.shape)
+        };
+        let Voxels::F32(pixels) = array.voxels else {
+            panic!("{name}: not float32")
+        };
+        Case {
+            name: name.into(),
+            rows,
+            cols,
+            pixels,
+        }
+    })
+    .collect()
 }
 
 struct Fixture {
@@ -234,7 +293,8 @@ fn fixture() -> &'static Fixture {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threshold");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let cases = cases();
+        let mut cases = cases();
+        cases.extend(png_cases(&python, &dir));
         for c in &cases {
             let array = NpyArray {
                 shape: vec![c.rows, c.cols],
@@ -498,20 +558,61 @@ fn n4_speed_on_a_432_slice() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let sitk: f64 = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    let [sitk, threads, sitk_one] = words[..] else {
+        panic!("unexpected timing output {stdout:?}")
+    };
+    let (sitk, sitk_one): (f64, f64) = (sitk.parse().unwrap(), sitk_one.parse().unwrap());
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     eprintln!(
-        "N4 on {}x{} (8 x 50 iterations, fastest of {REPEATS}): ours {ours:.3} s (one thread), \
-         SimpleITK {sitk:.3} s, ratio {:.2} ({} build)",
+        "N4 on {}x{} (8 x 50 iterations, fastest of {REPEATS}): ours {ours:.3} s (one thread, \
+         {build} build); SimpleITK {sitk:.3} s with {threads} threads (ratio {:.3}), \
+         {sitk_one:.3} s with one (ratio {:.3})",
         c.rows,
         c.cols,
         ours / sitk,
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
+        ours / sitk_one,
     );
+}
+
+#[test]
+fn n4_follows_itk_when_the_first_masked_pixel_is_the_darkest() {
+    let _serial = serial();
+    let fx = fixture();
+    let c = fx
+        .cases
+        .iter()
+        .find(|c| c.name == "n4_dark_first_phantom")
+        .unwrap();
+    let image = scaled(&c.pixels);
+    let mask: Vec<bool> = image.iter().map(|&v| v > 12.0).collect();
+    let first = mask.iter().position(|&m| m).unwrap();
+    let darkest = (0..image.len())
+        .filter(|&i| mask[i])
+        .min_by(|&a, &b| image[a].total_cmp(&image[b]))
+        .unwrap();
+    assert_eq!(first, darkest, "the case no longer exercises the quirk");
+    let ours = n4_bias_correct(
+        &image,
+        c.rows,
+        c.cols,
+        [1.0, 1.0],
+        &mask,
+        &N4Options::default(),
+    )
+    .unwrap();
+    let reference = read_f32(&fx.dir, &c.name, "n4_default");
+    let worst = ours
+        .iter()
+        .zip(&reference)
+        .filter(|(_, &r)| r > 1.0)
+        .map(|(&a, &r)| ((a - r) / r).abs())
+        .fold(0.0f32, f32::max);
+    eprintln!("dark first pixel: largest relative difference to ITK {worst:.2e}");
+    assert!(worst < 1e-3, "N4 differs from ITK by {worst}");
 }

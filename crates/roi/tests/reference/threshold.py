@@ -11,6 +11,7 @@ dafne_dl/common/biascorrection.py biascorrection_image):
 
     threshold.py DIR
     threshold.py DIR --time CASE REPEATS
+    threshold.py DIR --png SOURCE NAME
 
 Reads every DIR/<case>.in.npy (float32, rows x cols). For every case it writes
 <case>.otsu.npy (float64 [threshold] of sitk.OtsuThreshold(input, 0, 1, 200)) and
@@ -20,7 +21,10 @@ the scaled image), <case>.n4.npy (float32 N4 output), <case>.auto.npy (uint8 fin
 "phantom" also get <case>.n4_default.npy: N4 with SimpleITK's default settings (4 levels)
 and the tissue mask (scaled image > 12) instead of Otsu's.
 With --time, only N4 of DIR/CASE.in.npy runs, REPEATS times, and the fastest run's seconds are
-printed (SimpleITK's default number of threads).
+printed as `seconds threads seconds`: with SimpleITK's default number of threads, then with
+one thread. With --png, the
+first channel of the PNG file SOURCE is written as DIR/NAME.png.npy (float32), an input for the
+Rust side.
 """
 import pathlib
 import sys
@@ -65,7 +69,18 @@ def main():
     d = pathlib.Path(sys.argv[1])
     if len(sys.argv) == 5 and sys.argv[2] == "--time":
         image, mask_image = n4_input(np.load(d / f"{sys.argv[3]}.in.npy"))
-        print(min(n4(image, mask_image)[1] for _ in range(int(sys.argv[4]))))
+        repeats = range(int(sys.argv[4]))
+        threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+        default_threads = min(n4(image, mask_image)[1] for _ in repeats)
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+        one_thread = min(n4(image, mask_image)[1] for _ in repeats)
+        print(default_threads, threads, one_thread)
+        return
+    if len(sys.argv) == 5 and sys.argv[2] == "--png":
+        data = sitk.GetArrayFromImage(sitk.ReadImage(sys.argv[3]))
+        if data.ndim == 3:
+            data = data[..., 0]
+        np.save(d / f"{sys.argv[4]}.png.npy", data.astype(np.float32))
         return
     inputs = sorted(d.glob("*.in.npy"))
     if not inputs:
