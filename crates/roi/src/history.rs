@@ -38,6 +38,13 @@ pub enum Edit {
         slice: usize,
         contours: Vec<Contour>,
     },
+    /// Keep only the pixels of `patch` in each of `rois` on `slice` (mask &= patch): Auto
+    /// Threshold on the current ROI or on every ROI of the slice, as one step.
+    KeepOnly {
+        rois: Vec<RoiId>,
+        slice: usize,
+        patch: SliceMask,
+    },
     /// "Erase from all ROIs": `patch` removed from every ROI on the slice.
     EraseAll {
         slice: usize,
@@ -308,6 +315,22 @@ impl Editor {
                 self.set_slice(&mut step, roi, slice, &filled, |_, b| b)?;
                 let old = self.rois.swap_contours(roi, slice, Some(contours));
                 step.changes.push(Change::Contours { roi, slice, old });
+            }
+            Edit::KeepOnly { rois, slice, patch } => {
+                self.rois.check_mask(&patch)?;
+                self.rois.check_slice(slice)?;
+                for roi in &rois {
+                    self.rois.position(*roi)?;
+                }
+                for roi in rois {
+                    if self
+                        .rois
+                        .get(roi)
+                        .is_some_and(|r| r.masks.contains_key(&slice))
+                    {
+                        self.set_slice(&mut step, roi, slice, &patch, |a, b| a & b)?;
+                    }
+                }
             }
             Edit::EraseAll { slice, patch } => {
                 self.rois.check_mask(&patch)?;

@@ -121,6 +121,18 @@ fn random_edit(rng: &mut Rng, ed: &Editor, n: &mut usize) -> Edit {
                 name: format!("renamed {n}"),
             }
         }
+        42..=45 => {
+            let r = 3 + rng.below(20);
+            let mut keep = stroke(rng, rows, cols, 8, r);
+            if rng.below(2) == 0 {
+                keep.combine(&SliceMask::full(rows, cols).unwrap(), |a, b| !a & b);
+            }
+            Edit::KeepOnly {
+                rois: vec![roi, ids[rng.below(ids.len())]],
+                slice: rng.below(slices),
+                patch: keep,
+            }
+        }
         11..=20 => {
             let r = rng.below(6);
             Edit::EraseAll {

@@ -10,7 +10,8 @@
 //! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
 //!   killed save left behind;
 //! - [`restrict`]: per-slice restrict-area boxes and classifications;
-//! - [`statistics`]: the statistics CSV.
+//! - [`statistics`]: the statistics CSV;
+//! - [`tools`]: editing tools that read the pixels (Auto Threshold).
 
 pub mod dataset;
 mod error;
@@ -20,6 +21,7 @@ pub mod recovery;
 pub mod restrict;
 pub mod sessions;
 pub mod statistics;
+pub mod tools;
 
 pub use dafne_roi::session_file::Session;
 pub use dataset::Dataset;
