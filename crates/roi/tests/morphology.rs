@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use dafne_core::Voxels;
@@ -16,29 +16,11 @@ use dafne_roi::morphology::{
 };
 use dafne_roi::{Connectivity, SliceMask};
 
+mod common;
+use common::{python, Rng};
+
 const AREAS: [usize; 4] = [2, 4, 25, 100];
 const MIN_SIZES: [usize; 2] = [2, 25];
-
-/// splitmix64: reproducible masks without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 fn disc(mask: &mut SliceMask, centre: (i64, i64), radius: i64, value: bool) {
     for dr in -radius..=radius {
@@ -170,13 +152,6 @@ fn cases() -> Vec<(String, SliceMask)> {
         pattern(20, 128, |r, c| r % 3 == 0 || c == 64),
     ));
     cases
-}
-
-fn python() -> PathBuf {
-    match std::env::var_os("DAFNE_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    }
 }
 
 fn write_npy_u8(path: &Path, rows: usize, cols: usize, data: &[u8]) {

@@ -9,54 +9,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use dafne_io::numpy::NpyArray;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use dafne_core::{Geometry, GeometrySource, LinearMap, Rescale, SeriesInfo, Volume, Voxels};
 use dafne_roi::stats::{self, RoiStats};
 use dafne_roi::{Edit, Editor, Mode, RoiSet, SliceMask};
 
+mod common;
+use common::{python, write_npy, Rng};
+
 const ROWS: usize = 45;
 const COLS: usize = 130; // three words per row, the last one partial
 const SLICES: usize = 9;
-
-/// splitmix64: reproducible data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn python() -> PathBuf {
-    match std::env::var_os("DAFNE_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    }
-}
-
-fn write_npy(path: &Path, shape: &[usize], voxels: Voxels) {
-    let array = NpyArray {
-        shape: shape.to_vec(),
-        voxels,
-        fortran_order: false,
-    };
-    dafne_io::numpy::write_npy(&array, path).unwrap();
-}
 
 /// Reads the C-order float64 2-D array the reference script writes.
 fn read_npy_f64(path: &Path) -> (usize, usize, Vec<f64>) {

