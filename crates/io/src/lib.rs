@@ -1,6 +1,10 @@
 //! Reading and writing image volumes: DICOM series (every common transfer syntax), NIfTI-1/2
 //! and NumPy `.npy`/`.npz`. Every reader returns a [`dafne_core::Volume`] with stored values
 //! kept exactly and geometry in LPS; corrupt input gives an error, never a panic.
+//!
+//! Also masks in and out of every exchange format ([`masks`]: NumPy, NIfTI, label maps with
+//! legends, DICOM mask series, DICOM SEG) and the original Dafne's ROI files ([`legacy`]: a
+//! restricted pickle reader that never executes anything).
 
 mod describe;
 pub mod dicom;

@@ -1,17 +1,22 @@
-//! ROI editing. Today: [`SliceMask`], a bit-packed 2-D binary mask (one bit per pixel, a 512 x 512
-//! slice is 32 KiB), and the mask-mode morphology of the original Dafne's editing tools
-//! ([`morphology`]): grow/shrink, fill holes, despeckle and small-hole filling (area
-//! opening/closing) and connected-component labelling, bit-exact with scipy.ndimage and
-//! skimage.morphology (checked by `tests/morphology.rs` against the real libraries).
+//! ROI editing, with the original Dafne's exact semantics where users rely on them.
+//!
+//! - [`RoiSet`]: the named ROIs of a dataset; per slice a bit-packed [`SliceMask`] (a 512 x 512
+//!   slice is 32 KiB) and, while in sync, the slice's contours (sub-ROIs combined by XOR).
+//! - [`Editor`]: applies each gesture ([`Edit`]: brush stroke or patch with a [`Mode`], erase
+//!   from all ROIs, contour change, keep-only (Auto Threshold), ROI add/delete/rename/copy,
+//!   combine, remove overlap) and keeps a bounded undo/redo history of what changed.
+//! - [`brush`]: the original's square and midpoint-circle brushes, intensity window, strokes.
+//! - [`contour`]: the original's splines (FITPACK fit replicated), rasterisation, knot editing,
+//!   translate/rotate, snap to edges, simplify, mask to contours; bit-exact with the original.
+//! - [`morphology`]: grow/shrink, fill holes, despeckle and small-hole filling (area
+//!   opening/closing), labelling; bit-exact with scipy.ndimage and skimage.morphology.
+//! - [`threshold`]: Auto Threshold: ITK-exact Otsu after N4 bias correction.
+//! - [`stats`]: the statistics CSV; [`session_file`]: versioned, checksummed, atomic sessions.
 //!
 //! Coordinates are `(row, col)`: `row` is the image row (y, down), `col` the column (x, right),
-//! as in a NumPy slice `mask[row, col]`. Outside the mask every pixel reads as unset, which is
-//! also scipy's `border_value=0`.
-//!
-//! [`RoiSet`] holds the named ROIs of a dataset; [`Editor`] applies each gesture ([`Edit`]) and
-//! keeps a bounded undo/redo history of what changed.
-//!
-//! Brushes, contours, boolean ROI operations and interpolation come later (issue 3).
+//! as in a NumPy slice `mask[row, col]`; contour knots are `[x, y]` = `[col, row]` as the
+//! original stores them. Outside the mask every pixel reads as unset (scipy's
+//! `border_value=0`). Interpolation and registration-based propagation come later.
 
 pub mod brush;
 mod components;
