@@ -217,8 +217,8 @@ fn mask_series_and_compact_series_round_trip_and_pass_dciodvfy() {
         // Sub-folders come back in name order.
         let mut want = rois.clone();
         want.sort_by(|a, b| {
-            dafne_io::masks::dicom_series::escape_name(&a.name)
-                .cmp(&dafne_io::masks::dicom_series::escape_name(&b.name))
+            dafne_io::masks::names::encode_folder(&a.name)
+                .cmp(&dafne_io::masks::names::encode_folder(&b.name))
         });
         assert_same(&back, &want, label);
 

@@ -20,7 +20,7 @@ use super::dicom_source::{
 use super::label_map::{LabelMap, Overlap, OverlapReport};
 use super::seg::{check_fit, segment_label, series_number};
 use super::seg_read::{read_seg, Target};
-use super::{legend, MaskIoError};
+use super::{legend, names, MaskIoError};
 use crate::dicom::SliceHeader;
 
 /// MR Image attributes a derived MR image keeps from its source (it shows the same
@@ -43,52 +43,6 @@ const MR_ATTRIBUTES: &[(dicom_core::Tag, VR, bool, Option<&str>)] = &[
     (tags::ECHO_TRAIN_LENGTH, VR::IS, true, None),
     (tags::FLIP_ANGLE, VR::DS, false, None),
 ];
-
-/// A file-system-safe folder name for an ROI, reversible with [`unescape_name`]: characters
-/// no common file system accepts, `%`, and leading/trailing dots and spaces become `%XX`.
-pub fn escape_name(name: &str) -> String {
-    if name.is_empty() {
-        return "_".into();
-    }
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let edge = (i == 0 || i + 1 == chars.len()) && (c == ' ' || c == '.');
-        if edge || c.is_control() || "/\\:*?\"<>|%".contains(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The ROI name of a folder written by [`escape_name`] (other names come back unchanged).
-pub fn unescape_name(folder: &str) -> String {
-    let bytes = folder.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| folder.to_string())
-}
 
 fn create_dir(dir: &Path) -> Result<(), MaskIoError> {
     std::fs::create_dir_all(dir).map_err(|source| MaskIoError::Write {
@@ -262,7 +216,7 @@ fn mask_pixels(mask: Option<&SliceMask>, plane: usize, value: u16) -> Vec<u16> {
     }
 }
 
-/// One sub-folder per ROI (name escaped by [`escape_name`]) holding `image0001.dcm...`, one
+/// One sub-folder per ROI (named by [`names::encode_folder`]) holding `image0001.dcm...`, one
 /// uint16 0/1 image per dataset slice, each ROI a new series.
 pub fn export_dicom_series(
     rois: &[NamedMasks],
@@ -274,7 +228,7 @@ pub fn export_dicom_series(
     let base: i64 = series_number(first).parse().unwrap_or(1000);
     let plane = source.rows * source.cols;
     for (i, roi) in rois.iter().enumerate() {
-        let dir = out_dir.join(escape_name(&roi.name));
+        let dir = out_dir.join(names::encode_folder(&roi.name));
         create_dir(&dir)?;
         let series_uid = uid(&dir)?;
         let number = (base + 1 + i as i64).to_string();
@@ -571,7 +525,7 @@ pub fn import_dicom(
         let mut rois = Vec::new();
         let mut warnings = Vec::new();
         for dir in subs {
-            let name = unescape_name(
+            let name = names::decode(
                 &dir.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
@@ -611,40 +565,10 @@ pub fn import_dicom(
     }
     let name = path
         .file_name()
-        .map(|n| unescape_name(&n.to_string_lossy()))
+        .map(|n| names::decode(&n.to_string_lossy()))
         .unwrap_or_else(|| "ROI".into());
     Ok((
         vec![binary_roi(name, &planes, target.rows, target.cols)?],
         warnings,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folder_names_are_safe_and_reversible() {
-        for name in [
-            "Vastus Lateralis_R",
-            "Muscle é",
-            "a/b\\c:d*e?f\"g<h>i|j",
-            "100%",
-            " lead",
-            "trail.",
-            "..",
-        ] {
-            let folder = escape_name(name);
-            assert!(
-                !folder.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']),
-                "{folder}"
-            );
-            assert!(
-                !folder.starts_with(['.', ' ']) && !folder.ends_with(['.', ' ']),
-                "{folder}"
-            );
-            assert_eq!(unescape_name(&folder), name);
-        }
-        assert_eq!(escape_name("VL or Muscle (union)"), "VL or Muscle (union)");
-    }
 }

@@ -16,8 +16,8 @@
 //! | [`export_nifti`] | `<folder>/<ROI>.nii.gz`, uint8, the dataset's affine | [`import()`] |
 //! | [`export_compact_nifti`] | one uint16 label map, `<file>.csv` legend and `<file>_itk-snap.txt` | [`import()`] (names from the legend) |
 //!
-//! ROI names become file names and `.npz` keys through [`names`] (reversible escapes for names
-//! that are not valid file names). Every writer checks every ROI against the dataset before it
+//! ROI names become file names, DICOM series folder names and `.npz` keys through [`names`]
+//! (reversible escapes for names that are not valid file names). Every writer checks every ROI against the dataset before it
 //! writes anything, and writes each file atomically; a folder export that fails part-way leaves
 //! the files it finished, each whole.
 
