@@ -411,29 +411,6 @@ fn binary_roi(
     Ok(roi)
 }
 
-/// `Value,Label` rows of a legend CSV.
-fn read_legend(path: &Path) -> Result<Vec<(u32, String)>, MaskIoError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MaskIoError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for line in text.lines().skip(1) {
-        let Some((value, label)) = line.split_once(',') else {
-            continue;
-        };
-        let value = value
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| MaskIoError::Format {
-                path: path.to_path_buf(),
-                reason: format!("legend value {value:?} is not a number"),
-            })?;
-        out.push((value, label.trim_end_matches('\r').to_string()));
-    }
-    Ok(out)
-}
-
 fn label_rois(
     planes: &[Option<Vec<u32>>],
     legend: Option<Vec<(u32, String)>>,
@@ -558,7 +535,7 @@ pub fn import_dicom(
     if is_label_map {
         let legend = legend_path
             .is_file()
-            .then(|| read_legend(&legend_path))
+            .then(|| legend::read_csv(&legend_path))
             .transpose()?;
         let rois = label_rois(&planes, legend, target, path, &mut warnings)?;
         return Ok((rois, warnings));
