@@ -13,12 +13,12 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
 use super::dicom_source::{
-    code_item, copy, copy_patient_study, dicom_error, item, now_date_time, put_equipment, put_seq,
-    put_str, put_strs, put_us, slice_at, uid, write_file, DicomSource, MR_IMAGE_STORAGE,
-    SECONDARY_CAPTURE_STORAGE,
+    copy, dicom_error, put_image_pixel, put_new_instance, put_seq, put_str,
+    segmentation_derivation, series_number, slice_at, source_reference, uid, write_file,
+    DicomSource, NewInstance, MR_IMAGE_STORAGE, SECONDARY_CAPTURE_STORAGE,
 };
 use super::label_map::{LabelMap, Overlap, OverlapReport};
-use super::seg::{check_fit, segment_label, series_number};
+use super::seg::segment_label;
 use super::seg_read::{read_seg, Target};
 use super::{legend, names, MaskIoError};
 use crate::dicom::SliceHeader;
@@ -64,59 +64,44 @@ fn image(
     let s = &source.slices[k];
     let src = &s.object;
     let mr = s.header.sop_class_uid.as_deref() == Some(MR_IMAGE_STORAGE);
-    let (date, time) = now_date_time();
-    let mut obj = InMemDicomObject::new_empty();
-    put_str(&mut obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
-    put_strs(
-        &mut obj,
-        tags::IMAGE_TYPE,
-        VR::CS,
-        // MR images need a third value (image identification characteristics).
-        if mr {
-            &["DERIVED", "SECONDARY", "OTHER"]
-        } else {
-            &["DERIVED", "SECONDARY"]
-        },
-    );
-    put_str(&mut obj, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
-    let class = if mr {
-        MR_IMAGE_STORAGE
-    } else {
-        SECONDARY_CAPTURE_STORAGE
-    };
-    put_str(&mut obj, tags::SOP_CLASS_UID, VR::UI, class);
-    put_str(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, &uid(out)?);
-    put_str(&mut obj, tags::SERIES_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::SERIES_TIME, VR::TM, &time);
-    put_str(&mut obj, tags::CONTENT_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::CONTENT_TIME, VR::TM, &time);
     let modality = if mr {
         "MR".to_string()
     } else {
         s.header.modality.clone().unwrap_or_else(|| "OT".into())
     };
-    put_str(&mut obj, tags::MODALITY, VR::CS, &modality);
+    let mut obj = InMemDicomObject::new_empty();
+    put_new_instance(
+        &mut obj,
+        &NewInstance {
+            sop_class_uid: if mr {
+                MR_IMAGE_STORAGE
+            } else {
+                SECONDARY_CAPTURE_STORAGE
+            },
+            // MR images need a third value (image identification characteristics).
+            image_type: if mr {
+                &["DERIVED", "SECONDARY", "OTHER"]
+            } else {
+                &["DERIVED", "SECONDARY"]
+            },
+            modality: &modality,
+            series_description: description,
+            series_uid,
+            series_number,
+            instance_number: k + 1,
+        },
+        src,
+        out,
+    )?;
     if !mr {
         put_str(&mut obj, tags::CONVERSION_TYPE, VR::CS, "WSD");
     }
-    put_str(&mut obj, tags::SERIES_DESCRIPTION, VR::LO, description);
     // General Series conditionals: laterality of a paired body part, patient position of MR.
     copy(&mut obj, src, tags::LATERALITY, VR::CS, true);
     copy(&mut obj, src, tags::BODY_PART_EXAMINED, VR::CS, false);
     if mr {
         copy(&mut obj, src, tags::PATIENT_POSITION, VR::CS, true);
     }
-    put_equipment(&mut obj);
-    copy_patient_study(&mut obj, src);
-    put_str(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, series_uid);
-    put_str(&mut obj, tags::SERIES_NUMBER, VR::IS, series_number);
-    put_str(
-        &mut obj,
-        tags::INSTANCE_NUMBER,
-        VR::IS,
-        &(k + 1).to_string(),
-    );
     put_str(
         &mut obj,
         tags::DERIVATION_DESCRIPTION,
@@ -126,41 +111,18 @@ fn image(
     put_seq(
         &mut obj,
         tags::DERIVATION_CODE_SEQUENCE,
-        vec![code_item("113076", "DCM", "Segmentation")],
+        vec![segmentation_derivation()],
     );
-    let reference = |purpose: bool| {
-        item(|r| {
-            put_str(
-                r,
-                tags::REFERENCED_SOP_CLASS_UID,
-                VR::UI,
-                s.header.sop_class_uid.as_deref().unwrap_or_default(),
-            );
-            put_str(
-                r,
-                tags::REFERENCED_SOP_INSTANCE_UID,
-                VR::UI,
-                s.header.sop_instance_uid.as_deref().unwrap_or_default(),
-            );
-            if purpose {
-                put_seq(
-                    r,
-                    tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
-                    vec![code_item(
-                        "121322",
-                        "DCM",
-                        "Source image for image processing operation",
-                    )],
-                );
-            }
-        })
-    };
     put_seq(
         &mut obj,
         tags::REFERENCED_IMAGE_SEQUENCE,
-        vec![reference(false)],
+        vec![source_reference(s, false)],
     );
-    put_seq(&mut obj, tags::SOURCE_IMAGE_SEQUENCE, vec![reference(true)]);
+    put_seq(
+        &mut obj,
+        tags::SOURCE_IMAGE_SEQUENCE,
+        vec![source_reference(s, true)],
+    );
     for tag in [
         tags::IMAGE_POSITION_PATIENT,
         tags::IMAGE_ORIENTATION_PATIENT,
@@ -184,19 +146,7 @@ fn image(
             }
         }
     }
-    put_us(&mut obj, tags::SAMPLES_PER_PIXEL, &[1]);
-    put_str(
-        &mut obj,
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        "MONOCHROME2",
-    );
-    put_us(&mut obj, tags::ROWS, &[source.rows as u16]);
-    put_us(&mut obj, tags::COLUMNS, &[source.cols as u16]);
-    put_us(&mut obj, tags::BITS_ALLOCATED, &[16]);
-    put_us(&mut obj, tags::BITS_STORED, &[16]);
-    put_us(&mut obj, tags::HIGH_BIT, &[15]);
-    put_us(&mut obj, tags::PIXEL_REPRESENTATION, &[0]);
+    put_image_pixel(&mut obj, source.rows, source.cols, 16);
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OW,
@@ -223,7 +173,7 @@ pub fn export_dicom_series(
     source: &DicomSource,
     out_dir: &Path,
 ) -> Result<(), MaskIoError> {
-    check_fit(rois, source, out_dir)?;
+    source.check_fit(rois, out_dir)?;
     let first = &source.first()?.object;
     let base: i64 = series_number(first).parse().unwrap_or(1000);
     let plane = source.rows * source.cols;
@@ -258,7 +208,7 @@ pub fn export_compact_dicom(
     out_dir: &Path,
     policy: Overlap,
 ) -> Result<OverlapReport, MaskIoError> {
-    check_fit(rois, source, out_dir)?;
+    source.check_fit(rois, out_dir)?;
     let (map, report) =
         LabelMap::build(source.rows, source.cols, source.slices.len(), rois, policy)?;
     create_dir(out_dir)?;
