@@ -20,7 +20,7 @@ use super::dicom_source::{
 use super::label_map::{LabelMap, Overlap, OverlapReport};
 use super::seg::segment_label;
 use super::seg_read::{read_seg, Target};
-use super::{legend, names, MaskIoError};
+use super::{create_folder, legend, names, MaskIoError};
 use crate::dicom::SliceHeader;
 
 /// MR Image attributes a derived MR image keeps from its source (it shows the same
@@ -43,13 +43,6 @@ const MR_ATTRIBUTES: &[(dicom_core::Tag, VR, bool, Option<&str>)] = &[
     (tags::ECHO_TRAIN_LENGTH, VR::IS, true, None),
     (tags::FLIP_ANGLE, VR::DS, false, None),
 ];
-
-fn create_dir(dir: &Path) -> Result<(), MaskIoError> {
-    std::fs::create_dir_all(dir).map_err(|source| MaskIoError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })
-}
 
 /// One derived image of slice `k` with `pixels` (row-major, uint16).
 fn image(
@@ -179,7 +172,7 @@ pub fn export_dicom_series(
     let plane = source.rows * source.cols;
     for (i, roi) in rois.iter().enumerate() {
         let dir = out_dir.join(names::encode_folder(&roi.name));
-        create_dir(&dir)?;
+        create_folder(&dir)?;
         let series_uid = uid(&dir)?;
         let number = (base + 1 + i as i64).to_string();
         for k in 0..source.slices.len() {
@@ -211,7 +204,7 @@ pub fn export_compact_dicom(
     source.check_fit(rois, out_dir)?;
     let (map, report) =
         LabelMap::build(source.rows, source.cols, source.slices.len(), rois, policy)?;
-    create_dir(out_dir)?;
+    create_folder(out_dir)?;
     let first = &source.first()?.object;
     let series_uid = uid(out_dir)?;
     let number = series_number(first);
@@ -302,44 +295,36 @@ fn read_planes(dir: &Path, target: &Target) -> Result<(Planes, Vec<String>), Mas
     Ok((planes, warnings))
 }
 
-fn dicom_files(dir: &Path) -> Result<Vec<PathBuf>, MaskIoError> {
+/// The entries of `dir` that `keep` accepts, sorted; hidden ones (a leading `.`) left out.
+fn entries(dir: &Path, keep: impl Fn(&Path, &str) -> bool) -> Result<Vec<PathBuf>, MaskIoError> {
     let entries = std::fs::read_dir(dir).map_err(|source| MaskIoError::Read {
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut files: Vec<PathBuf> = entries
+    let mut paths: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file())
         .filter(|p| {
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().to_lowercase())
                 .unwrap_or_default();
-            !name.starts_with('.') && !name.ends_with(".csv") && !name.ends_with(".txt")
+            !name.starts_with('.') && keep(p, &name)
         })
         .collect();
-    files.sort();
-    Ok(files)
+    paths.sort();
+    Ok(paths)
+}
+
+/// The files of `dir` that may be DICOM images (legends and other text left out).
+fn dicom_files(dir: &Path) -> Result<Vec<PathBuf>, MaskIoError> {
+    entries(dir, |p, name| {
+        p.is_file() && !name.ends_with(".csv") && !name.ends_with(".txt")
+    })
 }
 
 fn subfolders(dir: &Path) -> Result<Vec<PathBuf>, MaskIoError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| MaskIoError::Read {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    dirs.sort();
-    Ok(dirs)
+    entries(dir, |p, _| p.is_dir())
 }
 
 fn binary_roi(
