@@ -217,8 +217,8 @@ fn mask_series_and_compact_series_round_trip_and_pass_dciodvfy() {
         // Sub-folders come back in name order.
         let mut want = rois.clone();
         want.sort_by(|a, b| {
-            dafne_io::masks::dicom_series::escape_name(&a.name)
-                .cmp(&dafne_io::masks::dicom_series::escape_name(&b.name))
+            dafne_io::masks::names::encode_folder(&a.name)
+                .cmp(&dafne_io::masks::names::encode_folder(&b.name))
         });
         assert_same(&back, &want, label);
 
@@ -674,4 +674,63 @@ fn slices_map_to_their_own_files_when_the_loader_drops_an_unreadable_first_slice
         })
         .collect();
     assert_eq!(names, ["IM0002.dcm", "IM0003.dcm"]);
+}
+
+#[test]
+fn awkward_names_survive_series_folders_and_the_compact_legend() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = DicomSource::load(&small_series(), None).unwrap();
+    let target = Target::of_source(&source);
+    let names = [
+        "Biceps, \"long\" head",
+        "trail.",
+        "CON",
+        "50% fat",
+        "a/b",
+        "Muscle é",
+    ];
+    let rois: Vec<NamedMasks> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut roi = NamedMasks::new(*name);
+            roi.slices.insert(
+                i % source.slices.len(),
+                disk(source.rows, source.cols, 10 + 12 * i, 20, 4),
+            );
+            roi
+        })
+        .collect();
+
+    let series_dir = dir.path().join("series");
+    export_dicom_series(&rois, &source, &series_dir).unwrap();
+    let mut folders: Vec<String> = std::fs::read_dir(&series_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    let mut want_folders: Vec<String> = names
+        .iter()
+        .map(|n| dafne_io::masks::names::encode_folder(n))
+        .collect();
+    want_folders.sort();
+    assert_eq!(folders, want_folders);
+    assert!(folders.contains(&"trail%2E".to_string()), "{folders:?}");
+    let (back, warnings) = import_dicom(&series_dir, &target).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let mut want = rois.clone();
+    want.sort_by_key(|r| dafne_io::masks::names::encode_folder(&r.name));
+    assert_same(&back, &want, "series");
+
+    let compact_dir = dir.path().join("compact");
+    export_compact_dicom(&rois, &source, &compact_dir, Overlap::Refuse).unwrap();
+    // Python's csv module (how the original reads a legend) sees the same names.
+    let legend = run_python(
+        "import sys, csv, json\nrows = list(csv.reader(open(sys.argv[1], encoding='utf-8', newline='')))\nprint(json.dumps([r[1] for r in rows[1:]]))",
+        &[compact_dir.join("legend.csv").to_str().unwrap()],
+    );
+    assert_eq!(legend, serde_json::json!(names));
+    let (back, warnings) = import_dicom(&compact_dir, &target).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_same(&back, &rois, "compact");
 }

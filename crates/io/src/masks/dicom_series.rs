@@ -13,14 +13,14 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
 use super::dicom_source::{
-    code_item, copy, copy_patient_study, dicom_error, item, now_date_time, put_equipment, put_seq,
-    put_str, put_strs, put_us, slice_at, uid, write_file, DicomSource, MR_IMAGE_STORAGE,
-    SECONDARY_CAPTURE_STORAGE,
+    copy, dicom_error, put_image_pixel, put_new_instance, put_seq, put_str,
+    segmentation_derivation, series_number, slice_at, source_reference, uid, write_file,
+    DicomSource, NewInstance, MR_IMAGE_STORAGE, SECONDARY_CAPTURE_STORAGE,
 };
 use super::label_map::{LabelMap, Overlap, OverlapReport};
-use super::seg::{check_fit, segment_label, series_number};
+use super::seg::segment_label;
 use super::seg_read::{read_seg, Target};
-use super::{legend, MaskIoError};
+use super::{create_folder, legend, names, MaskIoError};
 use crate::dicom::SliceHeader;
 
 /// MR Image attributes a derived MR image keeps from its source (it shows the same
@@ -44,59 +44,6 @@ const MR_ATTRIBUTES: &[(dicom_core::Tag, VR, bool, Option<&str>)] = &[
     (tags::FLIP_ANGLE, VR::DS, false, None),
 ];
 
-/// A file-system-safe folder name for an ROI, reversible with [`unescape_name`]: characters
-/// no common file system accepts, `%`, and leading/trailing dots and spaces become `%XX`.
-pub fn escape_name(name: &str) -> String {
-    if name.is_empty() {
-        return "_".into();
-    }
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let edge = (i == 0 || i + 1 == chars.len()) && (c == ' ' || c == '.');
-        if edge || c.is_control() || "/\\:*?\"<>|%".contains(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The ROI name of a folder written by [`escape_name`] (other names come back unchanged).
-pub fn unescape_name(folder: &str) -> String {
-    let bytes = folder.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| folder.to_string())
-}
-
-fn create_dir(dir: &Path) -> Result<(), MaskIoError> {
-    std::fs::create_dir_all(dir).map_err(|source| MaskIoError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })
-}
-
 /// One derived image of slice `k` with `pixels` (row-major, uint16).
 fn image(
     source: &DicomSource,
@@ -110,59 +57,44 @@ fn image(
     let s = &source.slices[k];
     let src = &s.object;
     let mr = s.header.sop_class_uid.as_deref() == Some(MR_IMAGE_STORAGE);
-    let (date, time) = now_date_time();
-    let mut obj = InMemDicomObject::new_empty();
-    put_str(&mut obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
-    put_strs(
-        &mut obj,
-        tags::IMAGE_TYPE,
-        VR::CS,
-        // MR images need a third value (image identification characteristics).
-        if mr {
-            &["DERIVED", "SECONDARY", "OTHER"]
-        } else {
-            &["DERIVED", "SECONDARY"]
-        },
-    );
-    put_str(&mut obj, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
-    let class = if mr {
-        MR_IMAGE_STORAGE
-    } else {
-        SECONDARY_CAPTURE_STORAGE
-    };
-    put_str(&mut obj, tags::SOP_CLASS_UID, VR::UI, class);
-    put_str(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, &uid(out)?);
-    put_str(&mut obj, tags::SERIES_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::SERIES_TIME, VR::TM, &time);
-    put_str(&mut obj, tags::CONTENT_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::CONTENT_TIME, VR::TM, &time);
     let modality = if mr {
         "MR".to_string()
     } else {
         s.header.modality.clone().unwrap_or_else(|| "OT".into())
     };
-    put_str(&mut obj, tags::MODALITY, VR::CS, &modality);
+    let mut obj = InMemDicomObject::new_empty();
+    put_new_instance(
+        &mut obj,
+        &NewInstance {
+            sop_class_uid: if mr {
+                MR_IMAGE_STORAGE
+            } else {
+                SECONDARY_CAPTURE_STORAGE
+            },
+            // MR images need a third value (image identification characteristics).
+            image_type: if mr {
+                &["DERIVED", "SECONDARY", "OTHER"]
+            } else {
+                &["DERIVED", "SECONDARY"]
+            },
+            modality: &modality,
+            series_description: description,
+            series_uid,
+            series_number,
+            instance_number: k + 1,
+        },
+        src,
+        out,
+    )?;
     if !mr {
         put_str(&mut obj, tags::CONVERSION_TYPE, VR::CS, "WSD");
     }
-    put_str(&mut obj, tags::SERIES_DESCRIPTION, VR::LO, description);
     // General Series conditionals: laterality of a paired body part, patient position of MR.
     copy(&mut obj, src, tags::LATERALITY, VR::CS, true);
     copy(&mut obj, src, tags::BODY_PART_EXAMINED, VR::CS, false);
     if mr {
         copy(&mut obj, src, tags::PATIENT_POSITION, VR::CS, true);
     }
-    put_equipment(&mut obj);
-    copy_patient_study(&mut obj, src);
-    put_str(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, series_uid);
-    put_str(&mut obj, tags::SERIES_NUMBER, VR::IS, series_number);
-    put_str(
-        &mut obj,
-        tags::INSTANCE_NUMBER,
-        VR::IS,
-        &(k + 1).to_string(),
-    );
     put_str(
         &mut obj,
         tags::DERIVATION_DESCRIPTION,
@@ -172,41 +104,18 @@ fn image(
     put_seq(
         &mut obj,
         tags::DERIVATION_CODE_SEQUENCE,
-        vec![code_item("113076", "DCM", "Segmentation")],
+        vec![segmentation_derivation()],
     );
-    let reference = |purpose: bool| {
-        item(|r| {
-            put_str(
-                r,
-                tags::REFERENCED_SOP_CLASS_UID,
-                VR::UI,
-                s.header.sop_class_uid.as_deref().unwrap_or_default(),
-            );
-            put_str(
-                r,
-                tags::REFERENCED_SOP_INSTANCE_UID,
-                VR::UI,
-                s.header.sop_instance_uid.as_deref().unwrap_or_default(),
-            );
-            if purpose {
-                put_seq(
-                    r,
-                    tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
-                    vec![code_item(
-                        "121322",
-                        "DCM",
-                        "Source image for image processing operation",
-                    )],
-                );
-            }
-        })
-    };
     put_seq(
         &mut obj,
         tags::REFERENCED_IMAGE_SEQUENCE,
-        vec![reference(false)],
+        vec![source_reference(s, false)],
     );
-    put_seq(&mut obj, tags::SOURCE_IMAGE_SEQUENCE, vec![reference(true)]);
+    put_seq(
+        &mut obj,
+        tags::SOURCE_IMAGE_SEQUENCE,
+        vec![source_reference(s, true)],
+    );
     for tag in [
         tags::IMAGE_POSITION_PATIENT,
         tags::IMAGE_ORIENTATION_PATIENT,
@@ -230,19 +139,7 @@ fn image(
             }
         }
     }
-    put_us(&mut obj, tags::SAMPLES_PER_PIXEL, &[1]);
-    put_str(
-        &mut obj,
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        "MONOCHROME2",
-    );
-    put_us(&mut obj, tags::ROWS, &[source.rows as u16]);
-    put_us(&mut obj, tags::COLUMNS, &[source.cols as u16]);
-    put_us(&mut obj, tags::BITS_ALLOCATED, &[16]);
-    put_us(&mut obj, tags::BITS_STORED, &[16]);
-    put_us(&mut obj, tags::HIGH_BIT, &[15]);
-    put_us(&mut obj, tags::PIXEL_REPRESENTATION, &[0]);
+    put_image_pixel(&mut obj, source.rows, source.cols, 16);
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OW,
@@ -262,20 +159,20 @@ fn mask_pixels(mask: Option<&SliceMask>, plane: usize, value: u16) -> Vec<u16> {
     }
 }
 
-/// One sub-folder per ROI (name escaped by [`escape_name`]) holding `image0001.dcm...`, one
+/// One sub-folder per ROI (named by [`names::encode_folder`]) holding `image0001.dcm...`, one
 /// uint16 0/1 image per dataset slice, each ROI a new series.
 pub fn export_dicom_series(
     rois: &[NamedMasks],
     source: &DicomSource,
     out_dir: &Path,
 ) -> Result<(), MaskIoError> {
-    check_fit(rois, source, out_dir)?;
+    source.check_fit(rois, out_dir)?;
     let first = &source.first()?.object;
     let base: i64 = series_number(first).parse().unwrap_or(1000);
     let plane = source.rows * source.cols;
     for (i, roi) in rois.iter().enumerate() {
-        let dir = out_dir.join(escape_name(&roi.name));
-        create_dir(&dir)?;
+        let dir = out_dir.join(names::encode_folder(&roi.name));
+        create_folder(&dir)?;
         let series_uid = uid(&dir)?;
         let number = (base + 1 + i as i64).to_string();
         for k in 0..source.slices.len() {
@@ -304,10 +201,10 @@ pub fn export_compact_dicom(
     out_dir: &Path,
     policy: Overlap,
 ) -> Result<OverlapReport, MaskIoError> {
-    check_fit(rois, source, out_dir)?;
+    source.check_fit(rois, out_dir)?;
     let (map, report) =
         LabelMap::build(source.rows, source.cols, source.slices.len(), rois, policy)?;
-    create_dir(out_dir)?;
+    create_folder(out_dir)?;
     let first = &source.first()?.object;
     let series_uid = uid(out_dir)?;
     let number = series_number(first);
@@ -398,44 +295,36 @@ fn read_planes(dir: &Path, target: &Target) -> Result<(Planes, Vec<String>), Mas
     Ok((planes, warnings))
 }
 
-fn dicom_files(dir: &Path) -> Result<Vec<PathBuf>, MaskIoError> {
+/// The entries of `dir` that `keep` accepts, sorted; hidden ones (a leading `.`) left out.
+fn entries(dir: &Path, keep: impl Fn(&Path, &str) -> bool) -> Result<Vec<PathBuf>, MaskIoError> {
     let entries = std::fs::read_dir(dir).map_err(|source| MaskIoError::Read {
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut files: Vec<PathBuf> = entries
+    let mut paths: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file())
         .filter(|p| {
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().to_lowercase())
                 .unwrap_or_default();
-            !name.starts_with('.') && !name.ends_with(".csv") && !name.ends_with(".txt")
+            !name.starts_with('.') && keep(p, &name)
         })
         .collect();
-    files.sort();
-    Ok(files)
+    paths.sort();
+    Ok(paths)
+}
+
+/// The files of `dir` that may be DICOM images (legends and other text left out).
+fn dicom_files(dir: &Path) -> Result<Vec<PathBuf>, MaskIoError> {
+    entries(dir, |p, name| {
+        p.is_file() && !name.ends_with(".csv") && !name.ends_with(".txt")
+    })
 }
 
 fn subfolders(dir: &Path) -> Result<Vec<PathBuf>, MaskIoError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| MaskIoError::Read {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    dirs.sort();
-    Ok(dirs)
+    entries(dir, |p, _| p.is_dir())
 }
 
 fn binary_roi(
@@ -455,29 +344,6 @@ fn binary_roi(
         }
     }
     Ok(roi)
-}
-
-/// `Value,Label` rows of a legend CSV.
-fn read_legend(path: &Path) -> Result<Vec<(u32, String)>, MaskIoError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MaskIoError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for line in text.lines().skip(1) {
-        let Some((value, label)) = line.split_once(',') else {
-            continue;
-        };
-        let value = value
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| MaskIoError::Format {
-                path: path.to_path_buf(),
-                reason: format!("legend value {value:?} is not a number"),
-            })?;
-        out.push((value, label.trim_end_matches('\r').to_string()));
-    }
-    Ok(out)
 }
 
 fn label_rois(
@@ -571,7 +437,7 @@ pub fn import_dicom(
         let mut rois = Vec::new();
         let mut warnings = Vec::new();
         for dir in subs {
-            let name = unescape_name(
+            let name = names::decode(
                 &dir.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
@@ -604,47 +470,17 @@ pub fn import_dicom(
     if is_label_map {
         let legend = legend_path
             .is_file()
-            .then(|| read_legend(&legend_path))
+            .then(|| legend::read_csv(&legend_path))
             .transpose()?;
         let rois = label_rois(&planes, legend, target, path, &mut warnings)?;
         return Ok((rois, warnings));
     }
     let name = path
         .file_name()
-        .map(|n| unescape_name(&n.to_string_lossy()))
+        .map(|n| names::decode(&n.to_string_lossy()))
         .unwrap_or_else(|| "ROI".into());
     Ok((
         vec![binary_roi(name, &planes, target.rows, target.cols)?],
         warnings,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folder_names_are_safe_and_reversible() {
-        for name in [
-            "Vastus Lateralis_R",
-            "Muscle é",
-            "a/b\\c:d*e?f\"g<h>i|j",
-            "100%",
-            " lead",
-            "trail.",
-            "..",
-        ] {
-            let folder = escape_name(name);
-            assert!(
-                !folder.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']),
-                "{folder}"
-            );
-            assert!(
-                !folder.starts_with(['.', ' ']) && !folder.ends_with(['.', ' ']),
-                "{folder}"
-            );
-            assert_eq!(unescape_name(&folder), name);
-        }
-        assert_eq!(escape_name("VL or Muscle (union)"), "VL or Muscle (union)");
-    }
 }

@@ -1,11 +1,12 @@
-//! What every DICOM mask writer shares: the source slices of the dataset, the patient, study
-//! and frame-of-reference attributes copied from them, our equipment, attribute helpers and
-//! atomic file writing. Everything that identifies the new object (Series and SOP Instance
-//! UIDs) is new; nothing is deep-copied.
+//! What every DICOM mask writer shares: the source slices of the dataset, the header of a new
+//! derived instance (patient, study and frame-of-reference attributes copied from its source,
+//! our equipment, new UIDs), references to source instances, the image pixel module, attribute
+//! helpers and atomic file writing. Everything that identifies the new object (Series and SOP
+//! Instance UIDs) is new; nothing is deep-copied.
 
 use std::path::Path;
 
-use dafne_core::{Geometry, Volume};
+use dafne_core::{Geometry, NamedMasks, Volume};
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
@@ -70,6 +71,24 @@ impl DicomSource {
             reason: "the dataset has no slices".into(),
         })
     }
+
+    /// Checks that every mask fits the source's grid.
+    pub(crate) fn check_fit(&self, rois: &[NamedMasks], out: &Path) -> Result<(), MaskIoError> {
+        let slices = self.slices.len();
+        for roi in rois {
+            for (&k, mask) in &roi.slices {
+                if k >= slices || mask.rows() != self.rows || mask.cols() != self.cols {
+                    return Err(MaskIoError::Shape {
+                        path: out.to_path_buf(),
+                        expected: vec![self.rows, self.cols, slices],
+                        got: vec![mask.rows(), mask.cols(), k + 1],
+                        reason: format!("ROI {:?} does not fit the dataset", roi.name),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn dicom_error(e: DicomError, path: &Path) -> MaskIoError {
@@ -93,7 +112,7 @@ pub(crate) fn put_str(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str)
     obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
 }
 
-pub(crate) fn put_strs(obj: &mut InMemDicomObject, tag: Tag, vr: VR, values: &[&str]) {
+fn put_strs(obj: &mut InMemDicomObject, tag: Tag, vr: VR, values: &[&str]) {
     let v = values.iter().map(|s| s.to_string()).collect();
     obj.put(DataElement::new(tag, vr, PrimitiveValue::Strs(v)));
 }
@@ -149,7 +168,7 @@ pub(crate) fn copy(
 
 /// Patient, General Study, Patient Study and Frame of Reference modules, from the source:
 /// the derived object belongs to the same patient, study and frame of reference.
-pub(crate) fn copy_patient_study(to: &mut InMemDicomObject, from: &InMemDicomObject) {
+fn copy_patient_study(to: &mut InMemDicomObject, from: &InMemDicomObject) {
     for (tag, vr, type2) in [
         (tags::PATIENT_NAME, VR::PN, true),
         (tags::PATIENT_ID, VR::LO, true),
@@ -176,7 +195,7 @@ pub(crate) fn copy_patient_study(to: &mut InMemDicomObject, from: &InMemDicomObj
 }
 
 /// General and Enhanced General Equipment: who made this object (us), not the scanner.
-pub(crate) fn put_equipment(to: &mut InMemDicomObject) {
+fn put_equipment(to: &mut InMemDicomObject) {
     put_str(to, tags::MANUFACTURER, VR::LO, MANUFACTURER);
     put_str(to, tags::MANUFACTURER_MODEL_NAME, VR::LO, MODEL_NAME);
     put_str(to, tags::DEVICE_SERIAL_NUMBER, VR::LO, "1");
@@ -188,8 +207,117 @@ pub(crate) fn put_equipment(to: &mut InMemDicomObject) {
     );
 }
 
+/// What sets a new derived instance apart; the rest of its header comes from its source.
+pub(crate) struct NewInstance<'a> {
+    pub sop_class_uid: &'a str,
+    pub image_type: &'a [&'a str],
+    pub modality: &'a str,
+    pub series_description: &'a str,
+    pub series_uid: &'a str,
+    pub series_number: &'a str,
+    pub instance_number: usize,
+}
+
+/// SOP Common, General Series, General Image and Equipment attributes of a new instance (a new
+/// SOP Instance UID, dates and times now) with the patient, study and frame of reference of
+/// `source`. `out` is the file being written (named in a UID error).
+pub(crate) fn put_new_instance(
+    obj: &mut InMemDicomObject,
+    new: &NewInstance,
+    source: &InMemDicomObject,
+    out: &Path,
+) -> Result<(), MaskIoError> {
+    let (date, time) = now_date_time();
+    put_str(obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
+    put_strs(obj, tags::IMAGE_TYPE, VR::CS, new.image_type);
+    put_str(obj, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
+    put_str(obj, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
+    put_str(obj, tags::SOP_CLASS_UID, VR::UI, new.sop_class_uid);
+    put_str(obj, tags::SOP_INSTANCE_UID, VR::UI, &uid(out)?);
+    put_str(obj, tags::SERIES_DATE, VR::DA, &date);
+    put_str(obj, tags::SERIES_TIME, VR::TM, &time);
+    put_str(obj, tags::CONTENT_DATE, VR::DA, &date);
+    put_str(obj, tags::CONTENT_TIME, VR::TM, &time);
+    put_str(obj, tags::MODALITY, VR::CS, new.modality);
+    put_str(
+        obj,
+        tags::SERIES_DESCRIPTION,
+        VR::LO,
+        new.series_description,
+    );
+    put_equipment(obj);
+    copy_patient_study(obj, source);
+    put_str(obj, tags::SERIES_INSTANCE_UID, VR::UI, new.series_uid);
+    put_str(obj, tags::SERIES_NUMBER, VR::IS, new.series_number);
+    put_str(
+        obj,
+        tags::INSTANCE_NUMBER,
+        VR::IS,
+        &new.instance_number.to_string(),
+    );
+    Ok(())
+}
+
+/// A series number unlikely to clash with the source's: 1000 + its number.
+pub(crate) fn series_number(first: &InMemDicomObject) -> String {
+    let n = first
+        .get(tags::SERIES_NUMBER)
+        .and_then(|e| e.to_int::<i64>().ok())
+        .filter(|n| (0..1_000_000).contains(n))
+        .unwrap_or(0);
+    (1000 + n).to_string()
+}
+
+/// A reference to the source instance of `slice`; with `purpose`, marked as the source image of
+/// the derivation (Source Image Sequence items).
+pub(crate) fn source_reference(slice: &SourceSlice, purpose: bool) -> InMemDicomObject {
+    item(|r| {
+        put_str(
+            r,
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            slice.header.sop_class_uid.as_deref().unwrap_or_default(),
+        );
+        put_str(
+            r,
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            slice.header.sop_instance_uid.as_deref().unwrap_or_default(),
+        );
+        if purpose {
+            put_seq(
+                r,
+                tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
+                vec![code_item(
+                    "121322",
+                    "DCM",
+                    "Source image for image processing operation",
+                )],
+            );
+        }
+    })
+}
+
+/// The derivation code of every mask we write.
+pub(crate) fn segmentation_derivation() -> InMemDicomObject {
+    code_item("113076", "DCM", "Segmentation")
+}
+
+/// Image Pixel attributes of single-sample MONOCHROME2 unsigned pixels of `bits` bits (the
+/// pixel data itself is the caller's).
+pub(crate) fn put_image_pixel(obj: &mut InMemDicomObject, rows: usize, cols: usize, bits: u16) {
+    put_us(obj, tags::SAMPLES_PER_PIXEL, &[1]);
+    put_str(obj, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
+    put_us(obj, tags::ROWS, &[rows as u16]);
+    put_us(obj, tags::COLUMNS, &[cols as u16]);
+    put_us(obj, tags::BITS_ALLOCATED, &[bits]);
+    put_us(obj, tags::BITS_STORED, &[bits]);
+    put_us(obj, tags::HIGH_BIT, &[bits - 1]);
+    put_us(obj, tags::PIXEL_REPRESENTATION, &[0]);
+}
+
 /// Date (YYYYMMDD) and time (HHMMSS) now, UTC.
-pub(crate) fn now_date_time() -> (String, String) {
+fn now_date_time() -> (String, String) {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -156,20 +156,14 @@ pub struct ItkSnapLabel {
 /// names as they are). A value that is not a non-negative integer, a row without a name or a
 /// value given twice is an error naming the line.
 pub fn read_csv(path: &Path) -> Result<Vec<(u32, String)>, MaskIoError> {
-    let bytes = std::fs::read(path).map_err(|source| MaskIoError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path, "the legend")?;
     let bad = |reason: String| MaskIoError::Format {
         path: path.to_path_buf(),
         reason,
     };
-    let text =
-        std::str::from_utf8(&bytes).map_err(|_| bad("the legend is not UTF-8 text".to_string()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
-    for (index, (line, fields)) in csv_records(text)
+    for (index, (line, fields)) in csv_records(&text)
         .map_err(|(line, reason)| bad(format!("line {line}: {reason}")))?
         .into_iter()
         .enumerate()
@@ -251,17 +245,11 @@ fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)>
 
 /// Reads an ITK-SNAP label description file (comments and blank lines skipped).
 pub fn read_itksnap(path: &Path) -> Result<Vec<ItkSnapLabel>, MaskIoError> {
-    let bytes = std::fs::read(path).map_err(|source| MaskIoError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path, "the label file")?;
     let bad = |reason: String| MaskIoError::Format {
         path: path.to_path_buf(),
         reason,
     };
-    let text = String::from_utf8(bytes)
-        .map_err(|_| bad("the label file is not UTF-8 text".to_string()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for (number, raw) in text.lines().enumerate() {
@@ -326,6 +314,22 @@ fn csv_field(name: &str) -> String {
     } else {
         name.to_string()
     }
+}
+
+/// The UTF-8 text of `path` without a leading BOM; `what` names the file in the error.
+fn read_text(path: &Path, what: &str) -> Result<String, MaskIoError> {
+    let bytes = std::fs::read(path).map_err(|source| MaskIoError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| MaskIoError::Format {
+        path: path.to_path_buf(),
+        reason: format!("{what} is not UTF-8 text"),
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), MaskIoError> {

@@ -16,10 +16,18 @@
 //! | [`export_nifti`] | `<folder>/<ROI>.nii.gz`, uint8, the dataset's affine | [`import()`] |
 //! | [`export_compact_nifti`] | one uint16 label map, `<file>.csv` legend and `<file>_itk-snap.txt` | [`import()`] (names from the legend) |
 //!
-//! ROI names become file names and `.npz` keys through [`names`] (reversible escapes for names
-//! that are not valid file names). Every writer checks every ROI against the dataset before it
-//! writes anything, and writes each file atomically; a folder export that fails part-way leaves
-//! the files it finished, each whole.
+//! ROI names become file names, DICOM series folder names and `.npz` keys through [`names`]
+//! (reversible escapes for names that are not valid file names). Every writer checks every ROI
+//! against the dataset before it writes anything, and writes each file atomically; a folder
+//! export that fails part-way leaves the files it finished, each whole.
+//!
+//! DICOM (the dataset must have been read from DICOM: [`dicom_source::DicomSource`]):
+//! [`dicom_series`] writes one mask series per ROI or one label-map series with its legends,
+//! and reads DICOM folders back (ours, the original's, a folder holding a SEG); [`seg`] writes
+//! a DICOM SEG and [`seg_read`] reads one; [`dicom_source`] holds what those writers share
+//! (the header of a new derived instance, references to the source instances, the image pixel
+//! module); [`codes`] codes the segments and [`uid`] makes the new UIDs. [`legend`] reads and
+//! writes the label-map legends (`.csv` and ITK-SNAP) of NIfTI and DICOM alike.
 
 pub mod import;
 pub mod label_map;
@@ -136,6 +144,37 @@ pub(crate) fn check_rois(
         }
     }
     Ok(())
+}
+
+/// Creates `folder` (and its parents) for an export.
+pub(crate) fn create_folder(folder: &Path) -> Result<(), MaskIoError> {
+    std::fs::create_dir_all(folder).map_err(|source| MaskIoError::Write {
+        path: folder.to_path_buf(),
+        source,
+    })
+}
+
+/// A folder export of one file per ROI, `<folder>/<name><extension>` (names through
+/// [`names::encode`]): every ROI checked against the dataset first, the folder created, then
+/// `write(roi, dataset dims, path)` for each ROI in parallel. Returns the files in ROI order.
+pub(crate) fn export_per_roi(
+    folder: &Path,
+    dataset: &Volume,
+    rois: &[NamedMasks],
+    extension: &str,
+    write: impl Fn(&NamedMasks, [usize; 4], &Path) -> Result<(), MaskIoError> + Sync,
+) -> Result<Vec<PathBuf>, MaskIoError> {
+    use rayon::prelude::*;
+    let dims = dataset_dims(folder, dataset)?;
+    check_rois(folder, dims, rois, Unique::IgnoringCase)?;
+    create_folder(folder)?;
+    rois.par_iter()
+        .map(|roi| {
+            let path = folder.join(format!("{}{extension}", names::encode(&roi.name)));
+            write(roi, dims, &path)?;
+            Ok(path)
+        })
+        .collect()
 }
 
 /// A ROI as a 0/1 volume of `dims` [W, H, Z] in the project's layout (axis 0 fastest).

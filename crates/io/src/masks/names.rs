@@ -1,4 +1,5 @@
-//! ROI names <-> file names and `.npz` keys, reversibly.
+//! ROI names <-> file names, folder names and `.npz` keys, reversibly: the one naming scheme
+//! of every mask writer and reader (NumPy, NIfTI and the per-ROI DICOM series folders).
 //!
 //! A ROI name is used as it is when it is a valid file name on every common system (the
 //! original's files are named that way, and so is everything an ordinary name gives). Otherwise
@@ -12,6 +13,9 @@
 //! - in a plain `.npz`, the first letter of a key the importer reads as something else
 //!   (`affine`, `orientation`, `resolution`, `comment`, `contrast_names`, `image`, `data`,
 //!   `data<N>`, `mask_…`): `affine` -> `%61ffine`.
+//!
+//! A folder name ([`encode_folder`]) also escapes a trailing `.`, which Windows drops from
+//! folder names (in a file name the extension follows it).
 //!
 //! The empty name is written as a lone `%`. Decoding turns every `%XX` back into its byte and
 //! leaves any other `%` alone, so names from other writers that contain a bare `%` survive
@@ -47,6 +51,16 @@ pub fn encode(name: &str) -> String {
         escape_first(&out)
     } else {
         out
+    }
+}
+
+/// The folder name for a ROI (the DICOM series export): [`encode`], and a trailing `.`
+/// escaped too.
+pub fn encode_folder(name: &str) -> String {
+    let stem = encode(name);
+    match stem.strip_suffix('.') {
+        Some(head) => format!("{head}%2E"),
+        None => stem,
     }
 }
 
@@ -155,6 +169,37 @@ mod tests {
         for (name, stem) in cases {
             assert_eq!(encode(name), stem, "{name:?}");
             assert_eq!(decode(stem), name, "{stem:?}");
+        }
+        for (name, folder) in [
+            ("trail.", "trail%2E"),
+            ("..", "%2E%2E"),
+            (".", "%2E"),
+            ("a.b", "a.b"),
+            ("", "%"),
+        ] {
+            assert_eq!(encode_folder(name), folder, "{name:?}");
+            assert_eq!(decode(folder), name, "{folder:?}");
+        }
+        for name in [
+            "Vastus Lateralis_R",
+            "Muscle é",
+            "VL or Muscle (union)",
+            "a/b\\c:d*e?f\"g<h>i|j",
+            "100%",
+            " lead",
+            "trail. ",
+            "CON",
+        ] {
+            let folder = encode_folder(name);
+            assert!(
+                !folder.contains(['/', '\\', ':', '*', '?', '"', '<', '>', '|']),
+                "{folder}"
+            );
+            assert!(
+                !folder.starts_with(['.', ' ']) && !folder.ends_with(['.', ' ']),
+                "{folder}"
+            );
+            assert_eq!(decode(&folder), name);
         }
         assert_eq!(encode_npz_key("affine"), "%61ffine");
         assert_eq!(decode(&encode_npz_key("mask_x")), "mask_x");

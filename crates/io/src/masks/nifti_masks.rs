@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use dafne_core::{Affine, LinearMap, NamedMasks, Rescale, SeriesInfo, Volume, Voxels};
 
 use super::label_map::{LabelMap, Overlap, OverlapReport};
-use super::{check_rois, dataset_dims, legend, names, roi_voxels, MaskIoError, Unique};
+use super::{check_rois, dataset_dims, export_per_roi, legend, roi_voxels, MaskIoError, Unique};
 use crate::nifti::{self, NiftiError};
 
 /// Writes `<folder>/<ROI>.nii.gz` (uint8 0/1, the dataset's affine) for every ROI, creating the
@@ -18,23 +18,12 @@ pub fn export_nifti(
     dataset: &Volume,
     rois: &[NamedMasks],
 ) -> Result<Vec<PathBuf>, MaskIoError> {
-    let dims = dataset_dims(folder, dataset)?;
-    check_rois(folder, dims, rois, Unique::IgnoringCase)?;
-    std::fs::create_dir_all(folder).map_err(|source| MaskIoError::Write {
-        path: folder.to_path_buf(),
-        source,
-    })?;
-    let grid = [dims[0], dims[1], dims[2]];
-    use rayon::prelude::*;
-    rois.par_iter()
-        .map(|roi| {
-            let path = folder.join(format!("{}.nii.gz", names::encode(&roi.name)));
-            let volume = mask_volume(dataset, grid, Voxels::U8(roi_voxels(roi, grid)))
-                .map_err(|e| write_error(&path, e))?;
-            nifti::write(&volume, &path).map_err(|e| write_error(&path, e))?;
-            Ok(path)
-        })
-        .collect()
+    export_per_roi(folder, dataset, rois, ".nii.gz", |roi, dims, path| {
+        let grid = [dims[0], dims[1], dims[2]];
+        let volume = mask_volume(dataset, grid, Voxels::U8(roi_voxels(roi, grid)))
+            .map_err(|e| write_error(path, e))?;
+        nifti::write(&volume, path).map_err(|e| write_error(path, e))
+    })
 }
 
 /// Writes one uint16 label map (label k = `rois[k - 1]`, overlaps resolved by `policy`) on the

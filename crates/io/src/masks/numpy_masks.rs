@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use dafne_core::{LinearMap, NamedMasks, Rescale, Volume, Voxels};
 
-use super::{check_rois, dataset_dims, names, slices_above_zero, MaskIoError, Unique};
+use super::{
+    check_rois, dataset_dims, export_per_roi, names, slices_above_zero, MaskIoError, Unique,
+};
 use crate::numpy::{self, BundleMask, BundleParts, NpyArray, NumpyError};
 
 /// Writes `<folder>/<ROI>.npy` (uint8 0/1, (rows, cols, slices)) for every ROI, creating the
@@ -17,21 +19,9 @@ pub fn export_npy(
     dataset: &Volume,
     rois: &[NamedMasks],
 ) -> Result<Vec<PathBuf>, MaskIoError> {
-    let dims = dataset_dims(folder, dataset)?;
-    check_rois(folder, dims, rois, Unique::IgnoringCase)?;
-    std::fs::create_dir_all(folder).map_err(|source| MaskIoError::Write {
-        path: folder.to_path_buf(),
-        source,
-    })?;
-    use rayon::prelude::*;
-    rois.par_iter()
-        .map(|roi| {
-            let path = folder.join(format!("{}.npy", names::encode(&roi.name)));
-            let array = c_order_array(roi, dims);
-            numpy::write_npy(&array, &path).map_err(|e| write_error(&path, e))?;
-            Ok(path)
-        })
-        .collect()
+    export_per_roi(folder, dataset, rois, ".npy", |roi, dims, path| {
+        numpy::write_npy(&c_order_array(roi, dims), path).map_err(|e| write_error(path, e))
+    })
 }
 
 /// Writes one `.npz` as the original's npz export: a uint8 (rows, cols, slices) array per ROI

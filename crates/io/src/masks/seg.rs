@@ -17,8 +17,9 @@ use dicom_object::InMemDicomObject;
 
 use super::codes::{coding_for, Code};
 use super::dicom_source::{
-    code_item, copy, copy_patient_study, ds, item, now_date_time, put_equipment, put_seq, put_str,
-    put_strs, put_tags, put_us, uid, write_file, DicomSource, SEGMENTATION_STORAGE,
+    code_item, copy, ds, item, put_image_pixel, put_new_instance, put_seq, put_str, put_tags,
+    put_us, segmentation_derivation, series_number, source_reference, uid, write_file, DicomSource,
+    NewInstance, SEGMENTATION_STORAGE,
 };
 use super::MaskIoError;
 
@@ -42,28 +43,6 @@ pub fn segment_label(name: &str) -> String {
     }
 }
 
-/// Checks every mask fits the source's grid.
-pub(crate) fn check_fit(
-    rois: &[NamedMasks],
-    source: &DicomSource,
-    out: &Path,
-) -> Result<(), MaskIoError> {
-    let slices = source.slices.len();
-    for roi in rois {
-        for (&k, mask) in &roi.slices {
-            if k >= slices || mask.rows() != source.rows || mask.cols() != source.cols {
-                return Err(MaskIoError::Shape {
-                    path: out.to_path_buf(),
-                    expected: vec![source.rows, source.cols, slices],
-                    got: vec![mask.rows(), mask.cols(), k + 1],
-                    reason: format!("ROI {:?} does not fit the dataset", roi.name),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Writes `rois` as one DICOM SEG file referencing the slices of `source`.
 pub fn export_seg(
     rois: &[NamedMasks],
@@ -76,28 +55,23 @@ pub fn export_seg(
             reason: "a segmentation needs at least one ROI".into(),
         });
     }
-    check_fit(rois, source, out_file)?;
+    source.check_fit(rois, out_file)?;
     let first = &source.first()?.object;
-    let (date, time) = now_date_time();
-    let sop_uid = uid(out_file)?;
     let mut obj = InMemDicomObject::new_empty();
-    put_str(&mut obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
-    put_strs(&mut obj, tags::IMAGE_TYPE, VR::CS, &["DERIVED", "PRIMARY"]);
-    put_str(&mut obj, tags::INSTANCE_CREATION_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::INSTANCE_CREATION_TIME, VR::TM, &time);
-    put_str(&mut obj, tags::SOP_CLASS_UID, VR::UI, SEGMENTATION_STORAGE);
-    put_str(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, &sop_uid);
-    put_str(&mut obj, tags::SERIES_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::SERIES_TIME, VR::TM, &time);
-    put_str(&mut obj, tags::CONTENT_DATE, VR::DA, &date);
-    put_str(&mut obj, tags::CONTENT_TIME, VR::TM, &time);
-    put_str(&mut obj, tags::MODALITY, VR::CS, "SEG");
-    put_str(&mut obj, tags::SERIES_DESCRIPTION, VR::LO, "Dafne ROIs");
-    put_equipment(&mut obj);
-    copy_patient_study(&mut obj, first);
-    put_str(&mut obj, tags::SERIES_INSTANCE_UID, VR::UI, &uid(out_file)?);
-    put_str(&mut obj, tags::SERIES_NUMBER, VR::IS, &series_number(first));
-    put_str(&mut obj, tags::INSTANCE_NUMBER, VR::IS, "1");
+    put_new_instance(
+        &mut obj,
+        &NewInstance {
+            sop_class_uid: SEGMENTATION_STORAGE,
+            image_type: &["DERIVED", "PRIMARY"],
+            modality: "SEG",
+            series_description: "Dafne ROIs",
+            series_uid: &uid(out_file)?,
+            series_number: &series_number(first),
+            instance_number: 1,
+        },
+        first,
+        out_file,
+    )?;
     put_str(&mut obj, tags::CONTENT_LABEL, VR::CS, "ROIS");
     put_str(
         &mut obj,
@@ -132,44 +106,18 @@ pub fn export_seg(
         &mut obj,
         tags::DIMENSION_INDEX_SEQUENCE,
         vec![
-            item(|o| {
-                put_str(o, tags::DIMENSION_ORGANIZATION_UID, VR::UI, &dim_uid);
-                put_tags(
-                    o,
-                    tags::DIMENSION_INDEX_POINTER,
-                    &[tags::REFERENCED_SEGMENT_NUMBER],
-                );
-                put_tags(
-                    o,
-                    tags::FUNCTIONAL_GROUP_POINTER,
-                    &[tags::SEGMENT_IDENTIFICATION_SEQUENCE],
-                );
-                put_str(
-                    o,
-                    tags::DIMENSION_DESCRIPTION_LABEL,
-                    VR::LO,
-                    "Segment Number",
-                );
-            }),
-            item(|o| {
-                put_str(o, tags::DIMENSION_ORGANIZATION_UID, VR::UI, &dim_uid);
-                put_tags(
-                    o,
-                    tags::DIMENSION_INDEX_POINTER,
-                    &[tags::IMAGE_POSITION_PATIENT],
-                );
-                put_tags(
-                    o,
-                    tags::FUNCTIONAL_GROUP_POINTER,
-                    &[tags::PLANE_POSITION_SEQUENCE],
-                );
-                put_str(
-                    o,
-                    tags::DIMENSION_DESCRIPTION_LABEL,
-                    VR::LO,
-                    "Image Position Patient",
-                );
-            }),
+            dimension_index(
+                &dim_uid,
+                tags::REFERENCED_SEGMENT_NUMBER,
+                tags::SEGMENT_IDENTIFICATION_SEQUENCE,
+                "Segment Number",
+            ),
+            dimension_index(
+                &dim_uid,
+                tags::IMAGE_POSITION_PATIENT,
+                tags::PLANE_POSITION_SEQUENCE,
+                "Image Position Patient",
+            ),
         ],
     );
     put_seq(
@@ -208,19 +156,7 @@ pub fn export_seg(
         VR::IS,
         &frames.len().to_string(),
     );
-    put_us(&mut obj, tags::SAMPLES_PER_PIXEL, &[1]);
-    put_str(
-        &mut obj,
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        "MONOCHROME2",
-    );
-    put_us(&mut obj, tags::ROWS, &[source.rows as u16]);
-    put_us(&mut obj, tags::COLUMNS, &[source.cols as u16]);
-    put_us(&mut obj, tags::BITS_ALLOCATED, &[1]);
-    put_us(&mut obj, tags::BITS_STORED, &[1]);
-    put_us(&mut obj, tags::HIGH_BIT, &[0]);
-    put_us(&mut obj, tags::PIXEL_REPRESENTATION, &[0]);
+    put_image_pixel(&mut obj, source.rows, source.cols, 1);
     let pixels = pack_frames(rois, &frames, source.rows * source.cols, all_empty);
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
@@ -230,22 +166,41 @@ pub fn export_seg(
     write_file(obj, out_file)
 }
 
-/// A series number unlikely to clash with the source's: 1000 + its number.
-pub(crate) fn series_number(first: &InMemDicomObject) -> String {
-    let n = first
-        .get(tags::SERIES_NUMBER)
-        .and_then(|e| e.to_int::<i64>().ok())
-        .filter(|n| (0..1_000_000).contains(n))
-        .unwrap_or(0);
-    (1000 + n).to_string()
+/// An item of the Dimension Index Sequence: the frames are indexed by `pointer`, found in the
+/// functional group `group`.
+fn dimension_index(
+    dim_uid: &str,
+    pointer: dicom_core::Tag,
+    group: dicom_core::Tag,
+    label: &str,
+) -> InMemDicomObject {
+    item(|o| {
+        put_str(o, tags::DIMENSION_ORGANIZATION_UID, VR::UI, dim_uid);
+        put_tags(o, tags::DIMENSION_INDEX_POINTER, &[pointer]);
+        put_tags(o, tags::FUNCTIONAL_GROUP_POINTER, &[group]);
+        put_str(o, tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, label);
+    })
 }
 
 fn code_seq(o: &mut InMemDicomObject, tag: dicom_core::Tag, code: Code) {
-    put_seq(
-        o,
-        tag,
-        vec![code_item(code.value, code.scheme, code.meaning)],
-    );
+    put_seq(o, tag, vec![coded(code)]);
+}
+
+fn coded(code: Code) -> InMemDicomObject {
+    code_item(code.value, code.scheme, code.meaning)
+}
+
+/// A code item with its laterality, when it has one, as `modifier_tag`.
+fn coded_with_side(
+    code: Code,
+    modifier_tag: dicom_core::Tag,
+    side: Option<Code>,
+) -> InMemDicomObject {
+    let mut o = coded(code);
+    if let Some(side) = side {
+        code_seq(&mut o, modifier_tag, side);
+    }
+    o
 }
 
 fn segment_items(rois: &[NamedMasks]) -> Vec<InMemDicomObject> {
@@ -266,33 +221,18 @@ fn segment_items(rois: &[NamedMasks]) -> Vec<InMemDicomObject> {
                     tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE,
                     coding.category,
                 );
-                let kind = item(|k| {
-                    put_str(k, tags::CODE_VALUE, VR::SH, coding.kind.value);
-                    put_str(
-                        k,
-                        tags::CODING_SCHEME_DESIGNATOR,
-                        VR::SH,
-                        coding.kind.scheme,
-                    );
-                    put_str(k, tags::CODE_MEANING, VR::LO, coding.kind.meaning);
-                    if let Some(side) = coding.laterality {
-                        code_seq(
-                            k,
-                            tags::SEGMENTED_PROPERTY_TYPE_MODIFIER_CODE_SEQUENCE,
-                            side,
-                        );
-                    }
-                });
+                let kind = coded_with_side(
+                    coding.kind,
+                    tags::SEGMENTED_PROPERTY_TYPE_MODIFIER_CODE_SEQUENCE,
+                    coding.laterality,
+                );
                 put_seq(o, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE, vec![kind]);
                 if let Some(region) = coding.region {
-                    let r = item(|r| {
-                        put_str(r, tags::CODE_VALUE, VR::SH, region.value);
-                        put_str(r, tags::CODING_SCHEME_DESIGNATOR, VR::SH, region.scheme);
-                        put_str(r, tags::CODE_MEANING, VR::LO, region.meaning);
-                        if let Some(side) = coding.laterality {
-                            code_seq(r, tags::ANATOMIC_REGION_MODIFIER_SEQUENCE, side);
-                        }
-                    });
+                    let r = coded_with_side(
+                        region,
+                        tags::ANATOMIC_REGION_MODIFIER_SEQUENCE,
+                        coding.laterality,
+                    );
                     put_seq(o, tags::ANATOMIC_REGION_SEQUENCE, vec![r]);
                 }
                 put_us(
@@ -316,22 +256,7 @@ fn referenced_series(source: &DicomSource) -> InMemDicomObject {
         let instances = source
             .slices
             .iter()
-            .map(|s| {
-                item(|r| {
-                    put_str(
-                        r,
-                        tags::REFERENCED_SOP_CLASS_UID,
-                        VR::UI,
-                        s.header.sop_class_uid.as_deref().unwrap_or_default(),
-                    );
-                    put_str(
-                        r,
-                        tags::REFERENCED_SOP_INSTANCE_UID,
-                        VR::UI,
-                        s.header.sop_instance_uid.as_deref().unwrap_or_default(),
-                    );
-                })
-            })
+            .map(|s| source_reference(s, false))
             .collect();
         put_seq(o, tags::REFERENCED_INSTANCE_SEQUENCE, instances);
     })
@@ -374,32 +299,13 @@ fn frame_groups(source: &DicomSource, segment: u16, k: usize) -> InMemDicomObjec
             put_seq(
                 d,
                 tags::DERIVATION_CODE_SEQUENCE,
-                vec![code_item("113076", "DCM", "Segmentation")],
+                vec![segmentation_derivation()],
             );
-            let src = item(|r| {
-                put_str(
-                    r,
-                    tags::REFERENCED_SOP_CLASS_UID,
-                    VR::UI,
-                    s.header.sop_class_uid.as_deref().unwrap_or_default(),
-                );
-                put_str(
-                    r,
-                    tags::REFERENCED_SOP_INSTANCE_UID,
-                    VR::UI,
-                    s.header.sop_instance_uid.as_deref().unwrap_or_default(),
-                );
-                put_seq(
-                    r,
-                    tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE,
-                    vec![code_item(
-                        "121322",
-                        "DCM",
-                        "Source image for image processing operation",
-                    )],
-                );
-            });
-            put_seq(d, tags::SOURCE_IMAGE_SEQUENCE, vec![src]);
+            put_seq(
+                d,
+                tags::SOURCE_IMAGE_SEQUENCE,
+                vec![source_reference(s, true)],
+            );
         });
         put_seq(o, tags::DERIVATION_IMAGE_SEQUENCE, vec![derivation]);
         put_seq(
