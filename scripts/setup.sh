@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
 # Installs what building and testing Dafne needs on Debian/Ubuntu, skipping what is present.
-# Usage: scripts/setup.sh [--test]   (--test adds the reference tools the test suite compares with)
+# Usage: scripts/setup.sh [--test] [--app]
+#   --test adds the reference tools the test suite compares with;
+#   --app adds what the desktop app (src-tauri + ui) builds with and its end-to-end tests run with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_app=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --app) want_app=1 ;;
+    *) echo "setup: unknown option $arg (expected --test, --app)" >&2; exit 2 ;;
+  esac
+done
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages=(build-essential cmake pkg-config)
 if [ "$want_test" -eq 1 ]; then
   packages+=(python3-venv dcm2niix dicom3tools)
+fi
+if [ "$want_app" -eq 1 ]; then
+  # Tauri v2 on WebKitGTK, and Xvfb + WebKitWebDriver (+ screenshots) for the end-to-end tests.
+  packages+=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev
+    libsoup-3.0-dev libxdo-dev libssl-dev xvfb webkit2gtk-driver dbus-x11 xdotool imagemagick)
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -45,5 +60,18 @@ if [ "$want_test" -eq 1 ]; then
   if ! command -v cargo-fuzz >/dev/null 2>&1 && [ "${DAFNE_SKIP_FUZZ:-0}" != 1 ]; then
     echo "setup: installing cargo-fuzz"
     cargo install -q --locked cargo-fuzz
+  fi
+fi
+
+if [ "$want_app" -eq 1 ]; then
+  # The UI's build tools and the Tauri CLI (npm's @tauri-apps/cli ships a prebuilt binary;
+  # `cargo install tauri-cli` takes ~40 min here).
+  if [ ! -x ui/node_modules/.bin/tauri ] || [ ! -x ui/node_modules/.bin/vite ]; then
+    echo "setup: installing the UI's npm packages"
+    (cd ui && npm ci --no-audit --no-fund)
+  fi
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "setup: installing tauri-driver (~3 min)"
+    cargo install -q --locked tauri-driver
   fi
 fi

@@ -1,0 +1,56 @@
+//! The one error type every command returns: a stable `kind` the UI can branch on and a
+//! human-readable `message` it shows. Serialised as `{ kind, message }`.
+
+use serde::Serialize;
+
+use crate::workspace::SessionError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ErrorKind {
+    /// No dataset open, no such ROI.
+    NotFound,
+    /// Out-of-range slice, bad brush, wrong shape, a file that is not what it claims.
+    InvalidInput,
+    /// A format or feature this build does not handle.
+    Unsupported,
+    /// Reading or writing a file failed.
+    Io,
+    /// A bug: the UI should show it and save the ROIs.
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CommandError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn no_dataset() -> Self {
+        Self::new(ErrorKind::NotFound, "no dataset is open")
+    }
+}
+
+impl From<SessionError> for CommandError {
+    fn from(e: SessionError) -> Self {
+        let kind = match &e {
+            SessionError::OpenDataset(_) | SessionError::InvalidInput(_) => ErrorKind::InvalidInput,
+            SessionError::WrongDataset { .. } => ErrorKind::InvalidInput,
+            SessionError::Rois(dafne_roi::EditError::NoSuchRoi(_)) => ErrorKind::NotFound,
+            SessionError::Rois(_) => ErrorKind::InvalidInput,
+            SessionError::Write { .. } => ErrorKind::Io,
+            _ => ErrorKind::Internal,
+        };
+        CommandError::new(kind, e.to_string())
+    }
+}
+
+pub type CmdResult<T> = Result<T, CommandError>;

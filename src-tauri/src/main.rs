@@ -1,0 +1,40 @@
+//! Dafne's desktop shell: two windows (Toolbox and Image Window, declared in
+//! `tauri.conf.json`) over one shared workspace. All behaviour lives in `dafne-session`;
+//! this crate only adapts it to IPC.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod error;
+mod workspace_shim;
+
+/// What the commands see of the engine (the shim until `dafne_session::workspace` lands).
+mod workspace {
+    pub use crate::workspace_shim::*;
+    pub use dafne_roi::Changed;
+    pub use dafne_session::SessionError;
+}
+
+fn main() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(commands::AppState::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::open_dataset,
+            commands::dataset_info,
+            commands::slice_pixels,
+            commands::roi_list,
+            commands::add_roi,
+            commands::paint,
+            commands::roi_mask,
+            commands::slice_labels,
+            commands::undo,
+            commands::redo,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("dafne: the app failed to start: {e}");
+        std::process::exit(1);
+    }
+}

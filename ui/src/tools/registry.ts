@@ -1,0 +1,181 @@
+// Every editing tool, in one list: the Toolbox builds its buttons and option controls from
+// it, and the Image Window routes pointer gestures to the active entry. A tool never writes
+// mask memory: its gesture ends by sending one modifier (a stroke) to Rust, which applies it
+// as one undo step and emits `roi-modified`; meanwhile the gesture draws a local preview.
+import { api, type BrushShape } from "../api";
+import { ijkToCanvas, type ViewFit } from "../view";
+
+/** Tool parameters shared by the tools (units in the names). */
+export interface ToolParams {
+  shape: BrushShape;
+  sizePx: number;
+}
+
+export const DEFAULT_PARAMS: ToolParams = { shape: "circle", sizePx: 5 };
+export const MAX_BRUSH_SIZE_PX = 20;
+
+/** What the Toolbox shows for one parameter. */
+export type OptionSpec =
+  | { key: "sizePx"; title: string; kind: "range"; min: number; max: number }
+  | { key: "shape"; title: string; kind: "select"; choices: readonly BrushShape[] };
+
+/** Where a gesture happens. */
+export interface GestureContext {
+  readonly slice: number;
+  readonly cols: number;
+  readonly rows: number;
+  readonly roi: number;
+  readonly params: ToolParams;
+}
+
+/** One press-drag-release. */
+export interface Gesture {
+  move(xIjk: number, yIjk: number): void;
+  /** Sends the gesture's modifier to Rust (one undo step). */
+  end(): Promise<void>;
+  /** The local preview while the gesture runs. */
+  renderOverlay(ctx: CanvasRenderingContext2D, fit: ViewFit): void;
+}
+
+export interface Tool {
+  readonly name: string;
+  readonly title: string;
+  /** Modifier that makes this the tool while held (the manual's Shift = paint, Ctrl = erase). */
+  readonly heldKey: "Shift" | "Control";
+  readonly options: readonly OptionSpec[];
+  begin(ctx: GestureContext, xIjk: number, yIjk: number): Gesture;
+  /** The cursor outline under the pointer. */
+  renderCursor(ctx: CanvasRenderingContext2D, fit: ViewFit, xIjk: number, yIjk: number, params: ToolParams): void;
+}
+
+/**
+ * Voxels of one dab centred on the nearest voxel, as the engine's brush draws it: a square of
+ * side `sizePx`, or a disc of radius `sizePx` filled as the original's midpoint circle.
+ */
+export function dabVoxels(shape: BrushShape, sizePx: number, xIjk: number, yIjk: number): [number, number][] {
+  const cx = roundHalfEven(xIjk);
+  const cy = roundHalfEven(yIjk);
+  const out: [number, number][] = [];
+  if (shape === "square") {
+    const lo = -Math.floor((sizePx - 1) / 2);
+    const hi = lo + Math.max(sizePx, 1) - 1;
+    for (let dy = lo; dy <= hi; dy++) for (let dx = lo; dx <= hi; dx++) out.push([cx + dx, cy + dy]);
+  } else {
+    const half = discHalfWidths(Math.max(sizePx, 0));
+    half.forEach((h, dy) => {
+      for (const row of dy === 0 ? [cy] : [cy - dy, cy + dy])
+        for (let dx = -h; dx <= h; dx++) out.push([cx + dx, row]);
+    });
+  }
+  return out;
+}
+
+/**
+ * Half-width of the disc on each row from the centre row outwards: the midpoint circle, each
+ * step (x, y) covering columns ±x on rows ±y and ±y on rows ±x (as dafne-roi's brush).
+ */
+export function discHalfWidths(radiusPx: number): number[] {
+  const half = new Array<number>(radiusPx + 1).fill(0);
+  const mark = (a: number, b: number) => {
+    if (b < half.length) half[b] = Math.max(half[b] ?? 0, a);
+  };
+  let x = radiusPx;
+  let y = 0;
+  let p = 1 - radiusPx;
+  mark(x, y);
+  mark(y, x);
+  while (x > y) {
+    y += 1;
+    if (p <= 0) p += 2 * y + 1;
+    else {
+      x -= 1;
+      p += 2 * y - 2 * x + 1;
+    }
+    mark(x, y);
+    mark(y, x);
+    if (x < y) break;
+  }
+  return half;
+}
+
+/** Rounds half to even, as the engine's brush does (`f64::round_ties_even`). */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function brushTool(name: string, title: string, heldKey: Tool["heldKey"], erase: boolean): Tool {
+  return {
+    name,
+    title,
+    heldKey,
+    options: [
+      { key: "sizePx", title: "Brush size", kind: "range", min: 0, max: MAX_BRUSH_SIZE_PX },
+      { key: "shape", title: "Brush shape", kind: "select", choices: ["circle", "square"] },
+    ],
+    begin(ctx, xIjk, yIjk) {
+      const points: [number, number][] = [];
+      const preview = new Set<number>();
+      const add = (x: number, y: number) => {
+        points.push([x, y]);
+        for (const [c, r] of dabVoxels(ctx.params.shape, ctx.params.sizePx, x, y))
+          if (c >= 0 && r >= 0 && c < ctx.cols && r < ctx.rows) preview.add(r * ctx.cols + c);
+      };
+      add(xIjk, yIjk);
+      return {
+        move: add,
+        end: async () => {
+          await api.paint({
+            roi: ctx.roi,
+            slice: ctx.slice,
+            shape: ctx.params.shape,
+            sizePx: ctx.params.sizePx,
+            erase,
+            pointsIjk: points,
+            intensityTolerance: null,
+          });
+        },
+        renderOverlay(g, fit) {
+          g.fillStyle = erase ? "rgba(0, 0, 0, 0.6)" : "rgba(255, 0, 0, 0.5)";
+          for (const i of preview) {
+            const [x, y] = ijkToCanvas(fit, (i % ctx.cols) - 0.5, Math.floor(i / ctx.cols) - 0.5);
+            g.fillRect(x, y, fit.voxelWCanvas, fit.voxelHCanvas);
+          }
+        },
+      };
+    },
+    renderCursor(g, fit, xIjk, yIjk, params) {
+      const cx = Math.round(xIjk);
+      const cy = Math.round(yIjk);
+      const half = params.shape === "square" ? params.sizePx / 2 : params.sizePx + 0.5;
+      const [x0, y0] = ijkToCanvas(fit, cx - half, cy - half);
+      const [x1, y1] = ijkToCanvas(fit, cx + half, cy + half);
+      g.strokeStyle = erase ? "#fff" : "#f44";
+      g.lineWidth = 1;
+      g.beginPath();
+      if (params.shape === "square") g.rect(x0, y0, x1 - x0, y1 - y0);
+      else g.ellipse((x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2, 0, 0, 2 * Math.PI);
+      g.stroke();
+    },
+  };
+}
+
+export const TOOLS: readonly Tool[] = [
+  brushTool("paint", "Paint", "Shift", false),
+  brushTool("erase", "Erase", "Control", true),
+];
+
+export function toolByName(name: string): Tool | undefined {
+  return TOOLS.find((t) => t.name === name);
+}
+
+/** The manual's brush-size keys: `-`, `y`, `z` smaller; `+`, `x` bigger (0 when not one). */
+export function brushSizeStep(key: string): -1 | 0 | 1 {
+  if (key === "-" || key === "y" || key === "z") return -1;
+  if (key === "+" || key === "x") return 1;
+  return 0;
+}
+
+export function clampBrushSize(sizePx: number): number {
+  return Math.min(Math.max(Math.round(sizePx), 0), MAX_BRUSH_SIZE_PX);
+}

@@ -1,0 +1,106 @@
+// Pure view maths (no DOM): window/level to grey, the fit of a slice into the canvas with the
+// aspect of its pixel spacing, and the one conversion between canvas CSS pixels (`*Canvas`)
+// and voxel indices (`*Ijk`, x = column, y = row, pixel centres at integers, as the engine's
+// brush takes them).
+
+/** Display window: values at or below `low` are black, at or above `high` white. */
+export type Window = readonly [low: number, high: number];
+
+/** Grey level 0..255 of `value` under `window`. A degenerate window is a threshold. */
+export function windowToGrey(value: number, window: Window): number {
+  const [low, high] = window;
+  if (!(high > low)) return value > low ? 255 : 0;
+  const t = (value - low) / (high - low);
+  if (!(t > 0)) return 0;
+  if (t >= 1) return 255;
+  return Math.round(t * 255);
+}
+
+/** Fills `rgba` (4 bytes per pixel) with the grey image of `values` under `window`. */
+export function renderGrey(values: Float32Array, window: Window, rgba: Uint8ClampedArray): void {
+  const n = Math.min(values.length, rgba.length >> 2);
+  for (let i = 0; i < n; i++) {
+    const g = windowToGrey(values[i] ?? 0, window);
+    const o = i * 4;
+    rgba[o] = g;
+    rgba[o + 1] = g;
+    rgba[o + 2] = g;
+    rgba[o + 3] = 255;
+  }
+}
+
+/**
+ * New window after a right-drag of (`dxCanvas`, `dyCanvas`) from `start`: right widens the
+ * window, down raises its centre (brighter image when dragging up), each by a fraction of
+ * `range` per CSS pixel so a drag across the canvas covers the data.
+ */
+export function dragWindow(start: Window, dxCanvas: number, dyCanvas: number, range: number): Window {
+  const perPx = Math.max(range, 1e-6) / 400;
+  const centre = (start[0] + start[1]) / 2 + dyCanvas * perPx;
+  const width = Math.max((start[1] - start[0]) + dxCanvas * perPx, perPx);
+  return [centre - width / 2, centre + width / 2];
+}
+
+/** Where the slice lies in the canvas: top-left corner and the size of one voxel, in CSS px. */
+export interface ViewFit {
+  readonly offsetXCanvas: number;
+  readonly offsetYCanvas: number;
+  readonly voxelWCanvas: number;
+  readonly voxelHCanvas: number;
+}
+
+/**
+ * Fits `cols x rows` voxels of `spacingMm` ([column, row] spacing) centred in the canvas,
+ * keeping the physical aspect, then applies `zoom` about the centre and a pan in CSS px.
+ */
+export function fitSlice(
+  cols: number,
+  rows: number,
+  spacingMm: readonly [number, number],
+  widthCanvas: number,
+  heightCanvas: number,
+  zoom = 1,
+  panCanvas: readonly [number, number] = [0, 0],
+): ViewFit {
+  const sx = spacingMm[0] > 0 ? spacingMm[0] : 1;
+  const sy = spacingMm[1] > 0 ? spacingMm[1] : 1;
+  const widthMm = cols * sx;
+  const heightMm = rows * sy;
+  const pxPerMm = Math.min(widthCanvas / widthMm, heightCanvas / heightMm) * zoom;
+  const voxelWCanvas = sx * pxPerMm;
+  const voxelHCanvas = sy * pxPerMm;
+  return {
+    offsetXCanvas: (widthCanvas - cols * voxelWCanvas) / 2 + panCanvas[0],
+    offsetYCanvas: (heightCanvas - rows * voxelHCanvas) / 2 + panCanvas[1],
+    voxelWCanvas,
+    voxelHCanvas,
+  };
+}
+
+/** Canvas CSS px → voxel coordinates (pixel centres at integers). */
+export function canvasToIjk(fit: ViewFit, xCanvas: number, yCanvas: number): [number, number] {
+  return [
+    (xCanvas - fit.offsetXCanvas) / fit.voxelWCanvas - 0.5,
+    (yCanvas - fit.offsetYCanvas) / fit.voxelHCanvas - 0.5,
+  ];
+}
+
+/** Voxel coordinates → canvas CSS px (the inverse of [`canvasToIjk`]). */
+export function ijkToCanvas(fit: ViewFit, xIjk: number, yIjk: number): [number, number] {
+  return [
+    (xIjk + 0.5) * fit.voxelWCanvas + fit.offsetXCanvas,
+    (yIjk + 0.5) * fit.voxelHCanvas + fit.offsetYCanvas,
+  ];
+}
+
+/** The voxel (column, row) under voxel coordinates, or null outside `cols x rows`. */
+export function voxelAt(xIjk: number, yIjk: number, cols: number, rows: number): [number, number] | null {
+  const c = Math.round(xIjk);
+  const r = Math.round(yIjk);
+  return c >= 0 && r >= 0 && c < cols && r < rows ? [c, r] : null;
+}
+
+/** Next slice index after a step of `delta`, clamped to the series. */
+export function stepSlice(slice: number, delta: number, slices: number): number {
+  return Math.min(Math.max(slice + delta, 0), Math.max(slices - 1, 0));
+}
