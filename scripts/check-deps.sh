@@ -11,6 +11,7 @@ declare -A forbidden=(
   [dafne-roi]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-session]='^(tauri|axum)$'
   [dafne-cli]='^(tauri|axum)$'
+  [dafne-app]='^(axum|candle-.*)$'
 )
 status=0
 for crate in "${!forbidden[@]}"; do

