@@ -2,6 +2,7 @@
 // the debug build under Xvfb. Run through scripts/e2e.sh, which builds and starts everything.
 // Every step that ends saves a screenshot of both windows under tests/e2e/artifacts/.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -174,6 +175,12 @@ async function main() {
       const rois = await wd.execAsync(invoke("roi_list"));
       assert.equal(rois[0].voxels, 0);
     });
+    // The whole virtual screen, both windows side by side as a user sees them.
+    try {
+      execFileSync("import", ["-window", "root", join(artifacts, "desktop.png")], { timeout: 10000 });
+    } catch (e) {
+      console.error(`  (desktop screenshot failed: ${e.message})`);
+    }
     console.log(`${steps.length} steps passed`);
   } finally {
     await wd.quit().catch(() => undefined);

@@ -13,6 +13,7 @@ import {
   fitSlice,
   renderGrey,
   stepSlice,
+  valueRange,
   voxelAt,
   type ViewFit,
   type Window,
@@ -27,6 +28,8 @@ interface Loaded {
   slice: number;
   window: Window;
   values: Float32Array | null;
+  /** Value range of the first slice shown: the scale of window/level drags. */
+  range: number;
   labels: Uint16Array | null;
   rois: RoiInfo[];
   image: HTMLCanvasElement;
@@ -40,6 +43,7 @@ let pointerIjk: [number, number] | null = null;
 let windowDrag: { x: number; y: number; start: Window } | null = null;
 let frameQueued = false;
 let heldTool: string | null = null;
+let lastRightPress = -Infinity;
 
 /** Slice index, draw count and last frame time: read by the end-to-end tests. */
 const probe = { slice: 0, frames: 0, lastFrameMs: 0 };
@@ -147,6 +151,10 @@ async function loadSlice(): Promise<void> {
   if (data !== d || d.slice !== slice) return; // a newer request superseded this one
   d.values = values;
   d.labels = labels;
+  if (d.range <= 0) {
+    const [lo, hi] = valueRange(values);
+    d.range = hi - lo;
+  }
   probe.slice = slice;
   paintImage(d);
   paintOverlay(d);
@@ -177,6 +185,7 @@ function openInfo(info: DatasetInfo): void {
     slice: Math.floor(info.slices / 2),
     window: info.window,
     values: null,
+    range: 0,
     labels: null,
     rois: [],
     image: make(),
@@ -212,6 +221,12 @@ canvas.addEventListener("pointerdown", (e) => {
   }
   const [x, y] = pointerPos(e);
   if (e.button === 2) {
+    // A second right press within 300 ms resets the window, as the original's double click.
+    if (e.timeStamp - lastRightPress < 300) {
+      d.window = d.info.window;
+      paintImage(d);
+    }
+    lastRightPress = e.timeStamp;
     windowDrag = { x, y, start: d.window };
     requestFrame();
     return;
@@ -239,8 +254,7 @@ canvas.addEventListener("pointermove", (e) => {
   const fit = currentFit(d);
   pointerIjk = canvasToIjk(fit, x, y);
   if (windowDrag) {
-    const range = Math.max(d.info.window[1] - d.info.window[0], 1);
-    d.window = dragWindow(windowDrag.start, x - windowDrag.x, y - windowDrag.y, range * 2);
+    d.window = dragWindow(windowDrag.start, x - windowDrag.x, y - windowDrag.y, d.range);
     paintImage(d);
   } else if (gesture) {
     gesture.move(pointerIjk[0], pointerIjk[1]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canvasToIjk, dragWindow, fitSlice, ijkToCanvas, renderGrey, stepSlice, voxelAt, windowToGrey } from "./view";
+import { canvasToIjk, dragWindow, valueRange, fitSlice, ijkToCanvas, renderGrey, stepSlice, voxelAt, windowToGrey } from "./view";
 import { brushSizeStep, clampBrushSize, dabVoxels } from "./tools/registry";
 
 describe("window/level", () => {
@@ -21,15 +21,19 @@ describe("window/level", () => {
     renderGrey(new Float32Array([0, 200]), [0, 100], rgba);
     expect(Array.from(rgba)).toEqual([0, 0, 0, 255, 255, 255, 255, 255]);
   });
-  it("widens with a right drag and brightens with an upward drag", () => {
-    const wider = dragWindow([0, 100], 40, 0, 400);
-    expect(wider[1] - wider[0]).toBeCloseTo(140);
+  it("moves width and centre by a hundredth of the data range per pixel, as the original", () => {
+    const wider = dragWindow([0, 100], 40, 0, 1000); // 10 per pixel
+    expect(wider[1] - wider[0]).toBeCloseTo(500);
     expect((wider[0] + wider[1]) / 2).toBeCloseTo(50);
-    const up = dragWindow([0, 100], 0, -100, 400);
+    const up = dragWindow([0, 100], 0, -10, 1000);
     expect((up[0] + up[1]) / 2).toBeCloseTo(-50);
     expect(up[1] - up[0]).toBeCloseTo(100);
-    const narrow = dragWindow([0, 100], -10000, 0, 400);
-    expect(narrow[1]).toBeGreaterThan(narrow[0]);
+    const narrow = dragWindow([0, 100], -10000, 0, 1000);
+    expect(narrow[1] - narrow[0]).toBeCloseTo(1); // range / 1000
+  });
+  it("finds the value range, ignoring NaN", () => {
+    expect(valueRange(new Float32Array([3, -2, Number.NaN, 7]))).toEqual([-2, 7]);
+    expect(valueRange(new Float32Array([]))).toEqual([0, 0]);
   });
 });
 

@@ -30,15 +30,27 @@ export function renderGrey(values: Float32Array, window: Window, rgba: Uint8Clam
 }
 
 /**
- * New window after a right-drag of (`dxCanvas`, `dyCanvas`) from `start`: right widens the
- * window, down raises its centre (brighter image when dragging up), each by a fraction of
- * `range` per CSS pixel so a drag across the canvas covers the data.
+ * New window after a right-drag of (`dxCanvas`, `dyCanvas`) from `start`, as the original:
+ * horizontal changes the width, vertical the centre, each by `dataRange / 100` per pixel
+ * (right widens, down raises the centre), the width never below `dataRange / 1000`.
  */
-export function dragWindow(start: Window, dxCanvas: number, dyCanvas: number, range: number): Window {
-  const perPx = Math.max(range, 1e-6) / 400;
-  const centre = (start[0] + start[1]) / 2 + dyCanvas * perPx;
-  const width = Math.max((start[1] - start[0]) + dxCanvas * perPx, perPx);
+export function dragWindow(start: Window, dxCanvas: number, dyCanvas: number, dataRange: number): Window {
+  const range = dataRange > 0 ? dataRange : 1;
+  const step = range / 100;
+  const centre = (start[0] + start[1]) / 2 + dyCanvas * step;
+  const width = Math.max(start[1] - start[0] + dxCanvas * step, range / 1000);
   return [centre - width / 2, centre + width / 2];
+}
+
+/** Smallest and largest finite value (the window/level drag scales with their difference). */
+export function valueRange(values: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo <= hi ? [lo, hi] : [0, 0];
 }
 
 /** Where the slice lies in the canvas: top-left corner and the size of one voxel, in CSS px. */
