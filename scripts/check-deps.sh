@@ -10,6 +10,7 @@ declare -A forbidden=(
   [dafne-io]='^(tauri|axum|candle-.*|tokio|reqwest)$'
   [dafne-roi]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-session]='^(tauri|axum)$'
+  [dafne-phantom]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-cli]='^(tauri|axum)$'
   [dafne-app]='^(axum|candle-.*)$'
 )

@@ -5,6 +5,7 @@ mod convert;
 mod data;
 mod info;
 mod masks;
+mod phantom;
 mod roi;
 mod stats;
 
@@ -35,6 +36,8 @@ enum Command {
     /// Masks in and out: NumPy, NIfTI, label maps, DICOM series, DICOM SEG.
     #[command(subcommand)]
     Masks(masks::MasksCommand),
+    /// Generate a thigh phantom (image + exact muscle masks) for demos, training and tests.
+    Phantom(phantom::PhantomArgs),
     /// Statistics of every ROI of a session (global or per slice) as CSV.
     Stats(stats::StatsArgs),
 }
@@ -50,6 +53,8 @@ enum Error {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    InvalidInput(String),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -62,6 +67,7 @@ fn run() -> Result<ExitCode, Error> {
         Command::Stats(args) => stats::run(&args),
         Command::Roi(command) => roi::run(&command),
         Command::Masks(command) => masks::run(&command),
+        Command::Phantom(args) => phantom::run(&args),
     }
 }
 
@@ -69,10 +75,16 @@ fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            let mut said = e.to_string();
+            eprintln!("error: {said}");
+            // Most messages already quote their cause; print only causes not said yet.
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                let text = s.to_string();
+                if !said.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    said.push_str(&text);
+                }
                 source = s.source();
             }
             ExitCode::FAILURE

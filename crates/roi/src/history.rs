@@ -53,6 +53,13 @@ pub enum Edit {
     AddRoi {
         name: String,
     },
+    /// A new ROI with masks (an import): one step.
+    InsertRoi {
+        name: String,
+        masks: BTreeMap<usize, SliceMask>,
+    },
+    /// Several edits as one undo step, all or nothing (e.g. importing several ROIs).
+    Batch(Vec<Edit>),
     DeleteRoi {
         roi: RoiId,
     },
@@ -291,6 +298,32 @@ impl Editor {
         let mut step = Step::default();
         let mut new_id = None;
         match edit {
+            Edit::Batch(edits) => {
+                for edit in edits {
+                    match self.perform(edit) {
+                        Ok((part, id)) => {
+                            step.changes.extend(part.changes);
+                            new_id = id.or(new_id);
+                        }
+                        Err(e) => {
+                            // All or nothing: take back what the earlier edits did (the
+                            // step was never counted in the history's bytes).
+                            let bytes = self.bytes;
+                            self.revert(step);
+                            self.bytes = bytes;
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            Edit::InsertRoi { name, masks } => {
+                self.rois.check_name(&name)?;
+                for (slice, mask) in &masks {
+                    self.rois.check_slice(*slice)?;
+                    self.rois.check_mask(mask)?;
+                }
+                new_id = Some(self.insert_new(&mut step, name, masks));
+            }
             Edit::Mask {
                 roi,
                 slice,

@@ -110,6 +110,29 @@ fn random_edit(rng: &mut Rng, ed: &Editor, n: &mut usize) -> Edit {
                 contours,
             }
         }
+        46..=49 => {
+            // An import of two ROIs as one step; sometimes the second name clashes and the
+            // whole batch must leave no trace.
+            *n += 1;
+            let clash = rng.below(3) == 0;
+            let second = if clash {
+                format!("import {n}")
+            } else {
+                format!("import {n}b")
+            };
+            let mut masks = std::collections::BTreeMap::new();
+            masks.insert(rng.below(slices), stroke(rng, rows, cols, 5, 4));
+            Edit::Batch(vec![
+                Edit::InsertRoi {
+                    name: format!("import {n}"),
+                    masks: masks.clone(),
+                },
+                Edit::InsertRoi {
+                    name: second,
+                    masks,
+                },
+            ])
+        }
         30..=33 => Edit::RemoveOverlap {
             roi,
             slice: rng.below(slices),

@@ -11,7 +11,9 @@
 //!   killed save left behind;
 //! - [`restrict`]: per-slice restrict-area boxes and classifications;
 //! - [`statistics`]: the statistics CSV;
-//! - [`tools`]: editing tools that read the pixels (Auto Threshold).
+//! - [`tools`]: editing tools that read the pixels (Auto Threshold);
+//! - [`workspace`]: the open document of the app (dataset, ROIs with undo, metadata,
+//!   autosave): every app command is one of its methods.
 
 pub mod dataset;
 mod error;
@@ -22,7 +24,9 @@ pub mod restrict;
 pub mod sessions;
 pub mod statistics;
 pub mod tools;
+pub mod workspace;
 
 pub use dafne_roi::session_file::Session;
 pub use dataset::Dataset;
 pub use error::SessionError;
+pub use workspace::Workspace;
