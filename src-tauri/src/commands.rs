@@ -82,6 +82,8 @@ pub struct PaintStrokeDto {
     pub shape: BrushShapeDto,
     pub size_px: u32,
     pub erase: bool,
+    /// Erasing removes the pixels from every ROI of the slice.
+    pub erase_all: bool,
     /// `[x = column, y = row]` in voxel units.
     pub points_ijk: Vec<[f64; 2]>,
     pub intensity_tolerance: Option<f64>,
@@ -103,10 +105,7 @@ impl From<Changed> for ChangedDto {
     }
 }
 
-fn with_ws<T>(
-    state: &AppState,
-    f: impl FnOnce(&mut Workspace) -> CmdResult<T>,
-) -> CmdResult<T> {
+fn with_ws<T>(state: &AppState, f: impl FnOnce(&mut Workspace) -> CmdResult<T>) -> CmdResult<T> {
     let mut guard = state
         .0
         .lock()
@@ -189,6 +188,7 @@ pub async fn paint(
         shape,
         size_px: stroke.size_px,
         erase: stroke.erase,
+        erase_all: stroke.erase_all,
         points: stroke.points_ijk,
         intensity_tolerance: stroke.intensity_tolerance,
     };

@@ -46,6 +46,9 @@ impl From<SessionError> for CommandError {
             SessionError::WrongDataset { .. } => ErrorKind::InvalidInput,
             SessionError::Rois(dafne_roi::EditError::NoSuchRoi(_)) => ErrorKind::NotFound,
             SessionError::Rois(_) => ErrorKind::InvalidInput,
+            SessionError::Masks(dafne_io::masks::MaskIoError::Unsupported { .. }) => {
+                ErrorKind::Unsupported
+            }
             SessionError::Write { .. } => ErrorKind::Io,
             _ => ErrorKind::Internal,
         };

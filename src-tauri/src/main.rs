@@ -7,12 +7,11 @@
 
 mod commands;
 mod error;
-mod workspace_shim;
 
-/// What the commands see of the engine (the shim until `dafne_session::workspace` lands).
+/// What the commands see of the engine.
 mod workspace {
-    pub use crate::workspace_shim::*;
-    pub use dafne_roi::Changed;
+    pub use dafne_roi::{BrushShape, Changed};
+    pub use dafne_session::workspace::{DatasetInfo, PaintStroke, RoiInfo, Workspace};
     pub use dafne_session::SessionError;
 }
 

@@ -32,6 +32,7 @@ export interface PaintStroke {
   shape: BrushShape;
   sizePx: number;
   erase: boolean;
+  eraseAll: boolean;
   pointsIjk: [number, number][];
   intensityTolerance: number | null;
 }

@@ -131,6 +131,7 @@ function brushTool(name: string, title: string, heldKey: Tool["heldKey"], erase:
             shape: ctx.params.shape,
             sizePx: ctx.params.sizePx,
             erase,
+            eraseAll: false,
             pointsIjk: points,
             intensityTolerance: null,
           });
