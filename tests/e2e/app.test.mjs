@@ -100,11 +100,11 @@ async function main() {
       const centre = () => wd.exec(`const c = document.getElementById('view'); const g = c.getContext('2d');
         return Array.from(g.getImageData(Math.round(c.width / 2), Math.round(c.height / 2), 1, 1).data);`);
       const greyBefore = await centre();
-      // Right-drag left and up: a narrower, lower window (the image gets brighter).
+      // Right-drag a little left and up: a narrower, lower window (the image gets brighter).
       await wd.exec(`const c = document.getElementById('view'); const r = c.getBoundingClientRect();
         const at = (type, dx, dy, buttons) => c.dispatchEvent(new PointerEvent(type, { pointerId: 2, button: 2, buttons,
           clientX: r.left + r.width / 2 + dx, clientY: r.top + r.height / 2 + dy, bubbles: true, cancelable: true }));
-        at('pointerdown', 0, 0, 2); at('pointermove', -60, -80, 2); at('pointerup', -60, -80, 0);`);
+        at('pointerdown', 0, 0, 2); at('pointermove', -3, -8, 2); at('pointerup', -3, -8, 0);`);
       const after = await wd.waitFor("a new window", "return document.getElementById('status-line').textContent", (t) => !t.includes(`W/L ${before}`));
       const greyAfter = await wd.waitFor("a brighter centre", `const c = document.getElementById('view'); const g = c.getContext('2d');
         return g.getImageData(Math.round(c.width / 2), Math.round(c.height / 2), 1, 1).data[0];`, (v) => v > greyBefore[0]);

@@ -60,15 +60,6 @@ function requestFrame(): void {
   requestAnimationFrame(draw);
 }
 
-function resizeCanvas(): void {
-  const r = canvas.getBoundingClientRect();
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.max(1, Math.round(r.width * dpr));
-  canvas.height = Math.max(1, Math.round(r.height * dpr));
-  ctx2d.setTransform(dpr, 0, 0, dpr, 0, 0);
-  requestFrame();
-}
-
 function paintImage(d: Loaded): void {
   if (!d.values) return;
   const g = d.image.getContext("2d");
@@ -99,10 +90,23 @@ function paintOverlay(d: Loaded): void {
   g.putImageData(img, 0, 0);
 }
 
+/** Keeps the canvas's backing store at its laid-out size (else the slice is stretched). */
+function fitBackingStore(r: DOMRect): void {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(r.width * dpr));
+  const h = Math.max(1, Math.round(r.height * dpr));
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  ctx2d.setTransform(dpr, 0, 0, dpr, 0, 0);
+}
+
 function draw(): void {
   frameQueued = false;
   const t0 = performance.now();
   const r = canvas.getBoundingClientRect();
+  fitBackingStore(r);
   ctx2d.fillStyle = "#000";
   ctx2d.fillRect(0, 0, r.width, r.height);
   const d = data;
@@ -319,7 +323,7 @@ document.addEventListener("keyup", (e) => {
   }
 });
 
-window.addEventListener("resize", resizeCanvas);
+new ResizeObserver(requestFrame).observe(canvas);
 void listen<DatasetInfo>(EVENT_DATASET_OPENED, (e) => openInfo(e.payload));
 void listen(EVENT_ROI_MODIFIED, () => refreshRois().catch(showError));
 void onState((s) => {
@@ -332,4 +336,4 @@ void api
   .datasetInfo()
   .then((info) => info && openInfo(info))
   .catch(showError);
-resizeCanvas();
+requestFrame();

@@ -115,11 +115,15 @@ function brushTool(name: string, title: string, heldKey: Tool["heldKey"], erase:
     ],
     begin(ctx, xIjk, yIjk) {
       const points: [number, number][] = [];
-      const preview = new Set<number>();
+      // The preview is a voxel-sized image scaled like the ROI overlay, so dabs join seamlessly.
+      const preview = document.createElement("canvas");
+      preview.width = ctx.cols;
+      preview.height = ctx.rows;
+      const pg = preview.getContext("2d");
+      if (pg) pg.fillStyle = erase ? "rgb(0, 0, 0)" : "rgb(255, 0, 0)";
       const add = (x: number, y: number) => {
         points.push([x, y]);
-        for (const [c, r] of dabVoxels(ctx.params.shape, ctx.params.sizePx, x, y))
-          if (c >= 0 && r >= 0 && c < ctx.cols && r < ctx.rows) preview.add(r * ctx.cols + c);
+        for (const [c, r] of dabVoxels(ctx.params.shape, ctx.params.sizePx, x, y)) pg?.fillRect(c, r, 1, 1);
       };
       add(xIjk, yIjk);
       return {
@@ -137,11 +141,12 @@ function brushTool(name: string, title: string, heldKey: Tool["heldKey"], erase:
           });
         },
         renderOverlay(g, fit) {
-          g.fillStyle = erase ? "rgba(0, 0, 0, 0.6)" : "rgba(255, 0, 0, 0.5)";
-          for (const i of preview) {
-            const [x, y] = ijkToCanvas(fit, (i % ctx.cols) - 0.5, Math.floor(i / ctx.cols) - 0.5);
-            g.fillRect(x, y, fit.voxelWCanvas, fit.voxelHCanvas);
-          }
+          const [x, y] = ijkToCanvas(fit, -0.5, -0.5);
+          g.save();
+          g.globalAlpha = erase ? 0.6 : 0.5;
+          g.imageSmoothingEnabled = false;
+          g.drawImage(preview, x, y, ctx.cols * fit.voxelWCanvas, ctx.rows * fit.voxelHCanvas);
+          g.restore();
         },
       };
     },
