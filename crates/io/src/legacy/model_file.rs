@@ -261,6 +261,9 @@ impl<'a> Converter<'a> {
             let weight_error = |reason: String| DecodeError::Weight { index, reason };
             let array = match self.node(item) {
                 Some(Node::Array(Some(array))) => array,
+                Some(Node::Array(None)) => {
+                    return Err(weight_error("a numpy array that never got its data".into()))
+                }
                 _ => {
                     return Err(weight_error(format!(
                         "a {}, not a numpy array",
