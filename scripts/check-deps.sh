@@ -11,6 +11,7 @@ declare -A forbidden=(
   [dafne-roi]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-session]='^(tauri|axum)$'
   [dafne-cli]='^(tauri|axum)$'
+  [dafne-ml]='^(tauri|axum|dafne-(io|roi|session|cli))$'
 )
 status=0
 for crate in "${!forbidden[@]}"; do

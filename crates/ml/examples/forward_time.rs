@@ -1,0 +1,73 @@
+//! Times one forward pass of the original's U-Net on one crop: the legacy kit's narrow thigh
+//! model (widths ÷ 8, real imported weights) and the full-width thigh network (random
+//! weights), and reports GFLOP/s from the counted convolution FLOPs.
+//!
+//! `cargo run -p dafne-ml --example forward_time [-- REPEATS]` (dev profile: candle and gemm
+//! are optimised by the workspace's `[profile.dev.package."*"]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use dafne_ml::keras::import_coscia_unet;
+use dafne_ml::{CosciaUnet, UnetConfig};
+
+fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, repeats: usize) {
+    let [rows, cols] = cfg.input_size;
+    let x = Tensor::randn(0f32, 1.0, (1, rows, cols, 1), &Device::Cpu).unwrap();
+    net.forward(&x).unwrap(); // warm-up
+    let mut best = f64::INFINITY;
+    let mut total = 0.0;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        net.forward(&x).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        best = best.min(s);
+        total += s;
+    }
+    let gflop = cfg.flops() / 1e9;
+    println!(
+        "{label}: {rows}x{cols} crop, {} params, {gflop:.3} GFLOP; forward best {best:.3} s, mean {:.3} s over {repeats}; {:.1} GFLOP/s",
+        cfg.param_count(),
+        total / repeats as f64,
+        gflop / best
+    );
+}
+
+fn main() {
+    let repeats: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5);
+    println!(
+        "threads: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let (cfg, tensors) = import_coscia_unet(
+        &common::layers("thigh_narrow8"),
+        common::keras_weights("thigh_narrow8"),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let net = CosciaUnet::new(
+        &cfg,
+        VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    time("thigh_narrow8 (kit weights)", &net, &cfg, repeats);
+
+    let cfg = UnetConfig::thigh();
+    let varmap = VarMap::new();
+    let net = CosciaUnet::new(
+        &cfg,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    time("thigh full width (random weights)", &net, &cfg, repeats);
+}

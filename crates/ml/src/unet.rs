@@ -1,0 +1,449 @@
+//! The original's residual 2-D U-Net ("coscia_unet", dafne-models `generate_thigh_split_model.py`
+//! and `generate_leg_split_model.py`) as a candle module.
+//!
+//! Encoder level 0 = 1×1 conv, later levels = k×k stride-k conv (k = 2); each followed by BN
+//! (`y0`), then `relu(bn2(conv3(relu(bn1(conv3(relu(y0)))))) + y0)`. The bottleneck is one
+//! stride-3 conv + BN + ReLU without a residual block. Each decoder level up-samples with a
+//! transposed conv whose kernel equals its stride (the output padding is whatever makes the
+//! size equal the encoder level's: 15→31, 62→125 for a 250² input), BN (`y0`), concatenates
+//! `[skip, relu(y0)]` and runs the same residual pair. A 1×1 conv gives the logits, softmax over
+//! classes. BatchNorm always runs in eval mode with the stored moving statistics.
+//!
+//! The network reads only the image channel(s); the original's second input channel (the
+//! pixel weight map of its training loss) is not part of the model here.
+//!
+//! Tensors at the edges are NHWC (batch, rows, columns, channels) as in the original; inside
+//! everything is NCHW, candle's convolution layout.
+
+use candle_core::{Module, ModuleT, Tensor, D};
+use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::MlError;
+
+/// The architecture name stored in model packages.
+pub const ARCHITECTURE: &str = "coscia_unet";
+
+/// Shape of the network. Widths come from the stored model, never from constants: the legacy
+/// kit's models have every width ÷ 8.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Image channels the first conv reads (1 for the original's models).
+    pub image_channels: usize,
+    /// Filters per encoder level, top (full resolution) first: `[32, 64, 128, 256, 512]`.
+    pub widths: Vec<usize>,
+    /// Filters of the bottleneck conv (1024).
+    pub bottleneck_width: usize,
+    /// Kernel and stride of the bottleneck conv (3).
+    pub bottleneck_stride: usize,
+    /// Kernel and stride of the down-sampling convs of levels 1.. (2).
+    pub down_stride: usize,
+    /// Output classes including background (13 thigh, 7 leg).
+    pub classes: usize,
+    /// Input rows and columns (250 × 250 thigh, 216 × 216 leg).
+    pub input_size: [usize; 2],
+    /// BatchNorm epsilon (Keras default 1e-3).
+    pub bn_eps: f64,
+}
+
+impl Config {
+    /// The original thigh model (26,578,445 parameters).
+    pub fn thigh() -> Config {
+        Config::doubling(32, 5, 13, [250, 250])
+    }
+
+    /// The original leg model.
+    pub fn leg() -> Config {
+        Config::doubling(32, 5, 7, [216, 216])
+    }
+
+    /// `levels` encoder levels starting at `base_width` filters and doubling, the bottleneck
+    /// doubling once more, as the original's generators build them.
+    pub fn doubling(
+        base_width: usize,
+        levels: usize,
+        classes: usize,
+        input_size: [usize; 2],
+    ) -> Config {
+        let widths: Vec<usize> = (0..levels).map(|i| base_width << i).collect();
+        Config {
+            image_channels: 1,
+            bottleneck_width: base_width << levels,
+            widths,
+            bottleneck_stride: 3,
+            down_stride: 2,
+            classes,
+            input_size,
+            bn_eps: 1e-3,
+        }
+    }
+
+    /// Every width divided by `divisor` (the legacy kit's narrow models use 8).
+    pub fn narrowed(&self, divisor: usize) -> Config {
+        let mut cfg = self.clone();
+        cfg.widths = cfg.widths.iter().map(|w| w / divisor.max(1)).collect();
+        cfg.bottleneck_width /= divisor.max(1);
+        cfg
+    }
+
+    /// Refuses shapes the network cannot have: zero widths, a level that shrinks to nothing.
+    pub fn validate(&self) -> Result<(), MlError> {
+        let bad = |why: String| Err(MlError::BadConfig { why });
+        if self.widths.is_empty() {
+            return bad("no encoder levels".into());
+        }
+        if self.image_channels == 0 || self.classes == 0 || self.bottleneck_width == 0 {
+            return bad("zero channels, classes or bottleneck width".into());
+        }
+        if self.widths.contains(&0) {
+            return bad(format!("a zero width in {:?}", self.widths));
+        }
+        if self.down_stride == 0 || self.bottleneck_stride == 0 {
+            return bad("zero stride".into());
+        }
+        if !(self.bn_eps > 0.0 && self.bn_eps.is_finite()) {
+            return bad(format!(
+                "batch-norm epsilon {} is not positive",
+                self.bn_eps
+            ));
+        }
+        for axis in 0..2 {
+            let sizes = self.level_sizes(axis);
+            if sizes.contains(&0) {
+                return bad(format!(
+                    "input size {:?} shrinks to nothing after {} levels",
+                    self.input_size,
+                    self.widths.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Size along `axis` (0 rows, 1 columns) at each encoder level and then the bottleneck:
+    /// 250 → [250, 125, 62, 31, 15, 5]. Keras 'valid' convs round down.
+    pub fn level_sizes(&self, axis: usize) -> Vec<usize> {
+        let mut size = self.input_size[axis.min(1)];
+        let mut out = vec![size];
+        for _ in 1..self.widths.len() {
+            size /= self.down_stride.max(1);
+            out.push(size);
+        }
+        size /= self.bottleneck_stride.max(1);
+        out.push(size);
+        out
+    }
+
+    /// Stride of the conv that enters encoder level `level` (and of the transposed conv that
+    /// leaves decoder level `level`).
+    fn stride_into(&self, level: usize) -> usize {
+        if level == self.widths.len() {
+            self.bottleneck_stride
+        } else {
+            self.down_stride
+        }
+    }
+
+    /// Stored numbers, BatchNorm moving statistics included (Keras counts them too).
+    pub fn param_count(&self) -> usize {
+        let conv = |k: usize, cin: usize, cout: usize| k * k * cin * cout + cout;
+        let bn = |c: usize| 4 * c;
+        let mut total = 0;
+        let mut cin = self.image_channels;
+        for (level, &w) in self.widths.iter().enumerate() {
+            let k = if level == 0 { 1 } else { self.down_stride };
+            total += conv(k, cin, w) + bn(w) + 2 * (conv(3, w, w) + bn(w));
+            cin = w;
+        }
+        total +=
+            conv(self.bottleneck_stride, cin, self.bottleneck_width) + bn(self.bottleneck_width);
+        let mut below = self.bottleneck_width;
+        for level in (0..self.widths.len()).rev() {
+            let w = self.widths[level];
+            let s = self.stride_into(level + 1);
+            total += conv(s, below, w) + bn(w) + conv(3, 2 * w, w) + conv(3, w, w) + 2 * bn(w);
+            below = w;
+        }
+        total + conv(1, self.widths[0], self.classes)
+    }
+
+    /// Multiply-adds × 2 of one forward pass on one `input_size` crop (convolutions only).
+    pub fn flops(&self) -> f64 {
+        let rows = self.level_sizes(0);
+        let cols = self.level_sizes(1);
+        let px = |l: usize| (rows[l] * cols[l]) as f64;
+        let conv =
+            |k: usize, cin: usize, cout: usize, l: usize| 2.0 * (k * k * cin * cout) as f64 * px(l);
+        let mut total = 0.0;
+        let mut cin = self.image_channels;
+        for (level, &w) in self.widths.iter().enumerate() {
+            let k = if level == 0 { 1 } else { self.down_stride };
+            total += conv(k, cin, w, level) + 2.0 * conv(3, w, w, level);
+            cin = w;
+        }
+        let bottom = self.widths.len();
+        total += conv(self.bottleneck_stride, cin, self.bottleneck_width, bottom);
+        let mut below = self.bottleneck_width;
+        for level in (0..self.widths.len()).rev() {
+            let w = self.widths[level];
+            let s = self.stride_into(level + 1);
+            // The transposed conv does k² MACs per input pixel and output channel.
+            total += 2.0 * (s * s * below * w) as f64 * px(level + 1);
+            total += conv(3, 2 * w, w, level) + conv(3, w, w, level);
+            below = w;
+        }
+        total + conv(1, self.widths[0], self.classes, 0)
+    }
+}
+
+fn conv(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    padding: usize,
+    vb: VarBuilder,
+) -> candle_core::Result<Conv2d> {
+    let cfg = Conv2dConfig {
+        padding,
+        stride,
+        ..Default::default()
+    };
+    candle_nn::conv2d(cin, cout, k, cfg, vb)
+}
+
+fn bn(c: usize, eps: f64, vb: VarBuilder) -> candle_core::Result<BatchNorm> {
+    let cfg = BatchNormConfig {
+        eps,
+        ..Default::default()
+    };
+    candle_nn::batch_norm(c, cfg, vb)
+}
+
+/// Two 3×3 convs with BN closing a level: `relu(bn2(conv2(relu(bn1(conv1(x))))) + y0)`.
+#[derive(Clone, Debug)]
+struct ResPair {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+}
+
+impl ResPair {
+    fn new(cin: usize, w: usize, eps: f64, vb: &VarBuilder) -> candle_core::Result<ResPair> {
+        Ok(ResPair {
+            conv1: conv(cin, w, 3, 1, 1, vb.pp("conv1"))?,
+            bn1: bn(w, eps, vb.pp("bn1"))?,
+            conv2: conv(w, w, 3, 1, 1, vb.pp("conv2"))?,
+            bn2: bn(w, eps, vb.pp("bn2"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, shortcut: &Tensor) -> candle_core::Result<Tensor> {
+        let h = self.bn1.forward_t(&self.conv1.forward(x)?, false)?.relu()?;
+        let h = self.bn2.forward_t(&self.conv2.forward(&h)?, false)?;
+        (h + shortcut)?.relu()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct EncoderLevel {
+    down: Conv2d,
+    bn0: BatchNorm,
+    pair: ResPair,
+}
+
+/// A transposed conv whose kernel equals its stride: every input pixel writes its own k×k
+/// block, so it is one matmul and a reshuffle. Rows/columns past `k·n` (Keras's output
+/// padding) receive only the bias.
+#[derive(Clone, Debug)]
+struct UpConv {
+    /// (in, out·k·k), from the stored (in, out, k, k).
+    weight: Tensor,
+    bias: Tensor,
+    out_channels: usize,
+    stride: usize,
+}
+
+impl UpConv {
+    fn new(cin: usize, cout: usize, stride: usize, vb: VarBuilder) -> candle_core::Result<UpConv> {
+        let init = candle_nn::init::DEFAULT_KAIMING_NORMAL;
+        let weight = vb.get_with_hints((cin, cout, stride, stride), "weight", init)?;
+        let bias = vb.get_with_hints(cout, "bias", candle_nn::Init::Const(0.0))?;
+        Ok(UpConv {
+            weight: weight.reshape((cin, cout * stride * stride))?,
+            bias,
+            out_channels: cout,
+            stride,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, out_rows: usize, out_cols: usize) -> candle_core::Result<Tensor> {
+        let (n, cin, h, w) = x.dims4()?;
+        let (k, cout) = (self.stride, self.out_channels);
+        let rows = x.permute((0, 2, 3, 1))?.reshape((n * h * w, cin))?;
+        let y = rows.matmul(&self.weight)?; // (n·h·w, cout·k·k)
+        let y = y
+            .reshape((n, h, w, cout, k, k))?
+            .permute((0, 3, 1, 4, 2, 5))?
+            .reshape((n, cout, h * k, w * k))?;
+        let y = y.pad_with_zeros(2, 0, out_rows.saturating_sub(h * k))?;
+        let y = y.pad_with_zeros(3, 0, out_cols.saturating_sub(w * k))?;
+        y.broadcast_add(&self.bias.reshape((1, cout, 1, 1))?)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct DecoderLevel {
+    up: UpConv,
+    bn0: BatchNorm,
+    pair: ResPair,
+}
+
+/// The network. Build it with [`CosciaUnet::new`] from a `VarBuilder` (a package's weights,
+/// or a `VarMap` for random weights).
+#[derive(Clone, Debug)]
+pub struct CosciaUnet {
+    cfg: Config,
+    encoder: Vec<EncoderLevel>,
+    bottleneck: Conv2d,
+    bottleneck_bn: BatchNorm,
+    /// Top level first, like `encoder`.
+    decoder: Vec<DecoderLevel>,
+    head: Conv2d,
+}
+
+/// Named intermediate outputs (NHWC), in the original's names: `Level1_l`..`Level6_l`,
+/// `Level5_r`..`Level1_r`, `logits`, `softmax`.
+pub type Activations = Vec<(String, Tensor)>;
+
+impl CosciaUnet {
+    /// Tensor names: `enc.{l}.{down,bn0,pair.conv1,...}`, `bottleneck.{conv,bn}`,
+    /// `dec.{l}.{up,bn0,pair...}`, `head`; conv `weight` OIHW + `bias`, BN `weight`, `bias`,
+    /// `running_mean`, `running_var`, up-conv `weight` (in, out, k, k) + `bias`.
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<CosciaUnet, MlError> {
+        cfg.validate()?;
+        let eps = cfg.bn_eps;
+        let mut encoder = Vec::new();
+        let mut cin = cfg.image_channels;
+        for (level, &w) in cfg.widths.iter().enumerate() {
+            let v = vb.pp("enc").pp(level);
+            let (k, stride) = if level == 0 {
+                (1, 1)
+            } else {
+                (cfg.down_stride, cfg.down_stride)
+            };
+            encoder.push(EncoderLevel {
+                down: conv(cin, w, k, stride, 0, v.pp("down"))?,
+                bn0: bn(w, eps, v.pp("bn0"))?,
+                pair: ResPair::new(w, w, eps, &v.pp("pair"))?,
+            });
+            cin = w;
+        }
+        let s = cfg.bottleneck_stride;
+        let bottleneck = conv(
+            cin,
+            cfg.bottleneck_width,
+            s,
+            s,
+            0,
+            vb.pp("bottleneck").pp("conv"),
+        )?;
+        let bottleneck_bn = bn(cfg.bottleneck_width, eps, vb.pp("bottleneck").pp("bn"))?;
+        let mut decoder = Vec::new();
+        for (level, &w) in cfg.widths.iter().enumerate() {
+            let below = cfg
+                .widths
+                .get(level + 1)
+                .copied()
+                .unwrap_or(cfg.bottleneck_width);
+            let v = vb.pp("dec").pp(level);
+            decoder.push(DecoderLevel {
+                up: UpConv::new(below, w, cfg.stride_into(level + 1), v.pp("up"))?,
+                bn0: bn(w, eps, v.pp("bn0"))?,
+                pair: ResPair::new(2 * w, w, eps, &v.pp("pair"))?,
+            });
+        }
+        let head = conv(cfg.widths[0], cfg.classes, 1, 1, 0, vb.pp("head"))?;
+        Ok(CosciaUnet {
+            cfg: cfg.clone(),
+            encoder,
+            bottleneck,
+            bottleneck_bn,
+            decoder,
+            head,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Class probabilities (N, H, W, classes) for images (N, H, W, image_channels); H×W must
+    /// be the configured input size. Runs the whole batch at once.
+    pub fn forward(&self, images_nhwc: &Tensor) -> Result<Tensor, MlError> {
+        let mut out = self.run(images_nhwc, false)?;
+        out.pop().map(|(_, t)| t).ok_or(MlError::BadConfig {
+            why: "the network produced no output".into(),
+        })
+    }
+
+    /// Every level's closing ReLU, the logits and the softmax (all NHWC), for parity checks.
+    pub fn forward_activations(&self, images_nhwc: &Tensor) -> Result<Activations, MlError> {
+        self.run(images_nhwc, true)
+    }
+
+    fn check_input(&self, x: &Tensor) -> Result<(), MlError> {
+        let dims = x.dims();
+        let want = [
+            self.cfg.input_size[0],
+            self.cfg.input_size[1],
+            self.cfg.image_channels,
+        ];
+        if dims.len() != 4 || dims[1..] != want || dims[0] == 0 {
+            return Err(MlError::InputShape {
+                got: dims.to_vec(),
+                want: want.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    fn run(&self, x: &Tensor, capture: bool) -> Result<Activations, MlError> {
+        self.check_input(x)?;
+        let mut acts: Activations = Vec::new();
+        let mut keep = |name: String, t: &Tensor| -> candle_core::Result<()> {
+            if capture {
+                acts.push((name, t.permute((0, 2, 3, 1))?.contiguous()?));
+            }
+            Ok(())
+        };
+        let mut h = x.permute((0, 3, 1, 2))?.contiguous()?;
+        let mut skips = Vec::with_capacity(self.encoder.len());
+        for (level, enc) in self.encoder.iter().enumerate() {
+            let y0 = enc.bn0.forward_t(&enc.down.forward(&h)?, false)?;
+            h = enc.pair.forward(&y0.relu()?, &y0)?;
+            keep(format!("Level{}_l", level + 1), &h)?;
+            skips.push(h.clone());
+        }
+        h = self
+            .bottleneck_bn
+            .forward_t(&self.bottleneck.forward(&h)?, false)?
+            .relu()?;
+        keep(format!("Level{}_l", self.encoder.len() + 1), &h)?;
+        for (level, dec) in self.decoder.iter().enumerate().rev() {
+            let skip = &skips[level];
+            let (_, _, rows, cols) = skip.dims4()?;
+            let y0 = dec.bn0.forward_t(&dec.up.forward(&h, rows, cols)?, false)?;
+            let merged = Tensor::cat(&[skip, &y0.relu()?], 1)?;
+            h = dec.pair.forward(&merged, &y0)?;
+            keep(format!("Level{}_r", level + 1), &h)?;
+        }
+        let logits = self.head.forward(&h)?;
+        keep("logits".into(), &logits)?;
+        let probs = candle_nn::ops::softmax(&logits.permute((0, 2, 3, 1))?, D::Minus1)?;
+        acts.push(("softmax".into(), probs.contiguous()?));
+        Ok(acts)
+    }
+}
