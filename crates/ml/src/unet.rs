@@ -12,11 +12,16 @@
 //! The network reads only the image channel(s); the original's second input channel (the
 //! pixel weight map of its training loss) is not part of the model here.
 //!
-//! Tensors at the edges are NHWC (batch, rows, columns, channels) as in the original; inside
-//! everything is NCHW, candle's convolution layout.
+//! Tensors are NHWC (batch, rows, columns, channels) as in the original, inside too: every
+//! convolution is one matmul over an im2col matrix whose columns run (kernel row, kernel
+//! column, input channel), i.e. Keras's HWIO kernel flattened. Candle's own CPU conv2d
+//! (NCHW im2col) reached ~3.5 GFLOP/s here; the matmul form runs at gemm speed. The package
+//! stores kernels OIHW (candle/PyTorch convention); they are flattened, and each BatchNorm is
+//! folded into the conv before it (`w·γ/√(σ²+ε)`, `(b−μ)·γ/√(σ²+ε)+β`), when the network is
+//! built: this module is for inference; training will run on the unfolded tensors.
 
-use candle_core::{Module, ModuleT, Tensor, D};
-use candle_nn::{BatchNorm, BatchNormConfig, Conv2d, Conv2dConfig, VarBuilder};
+use candle_core::Tensor;
+use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::MlError;
@@ -197,121 +202,229 @@ impl Config {
     }
 }
 
-fn conv(
+/// Reads `weight` (out, in, k, k) and `bias` of a conv under `vb`.
+fn load_conv(
+    vb: &VarBuilder,
     cin: usize,
     cout: usize,
     k: usize,
-    stride: usize,
-    padding: usize,
-    vb: VarBuilder,
-) -> candle_core::Result<Conv2d> {
-    let cfg = Conv2dConfig {
-        padding,
-        stride,
-        ..Default::default()
-    };
-    candle_nn::conv2d(cin, cout, k, cfg, vb)
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let w = vb.get_with_hints(
+        (cout, cin, k, k),
+        "weight",
+        candle_nn::init::DEFAULT_KAIMING_NORMAL,
+    )?;
+    let b = vb.get_with_hints(cout, "bias", Init::Const(0.0))?;
+    Ok((w, b))
 }
 
-fn bn(c: usize, eps: f64, vb: VarBuilder) -> candle_core::Result<BatchNorm> {
-    let cfg = BatchNormConfig {
-        eps,
-        ..Default::default()
-    };
-    candle_nn::batch_norm(c, cfg, vb)
+/// A BatchNorm in eval mode as `x·scale + shift` per channel.
+fn load_bn(vb: &VarBuilder, c: usize, eps: f64) -> candle_core::Result<(Tensor, Tensor)> {
+    let gamma = vb.get_with_hints(c, "weight", Init::Const(1.0))?;
+    let beta = vb.get_with_hints(c, "bias", Init::Const(0.0))?;
+    let mean = vb.get_with_hints(c, "running_mean", Init::Const(0.0))?;
+    let var = vb.get_with_hints(c, "running_var", Init::Const(1.0))?;
+    let scale = (gamma / (var + eps)?.sqrt()?)?;
+    let shift = (beta - (mean * &scale)?)?;
+    Ok((scale, shift))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConvKind {
+    /// 3×3, stride 1, zero padding 1 (Keras 'same').
+    Same3x3,
+    /// Kernel = stride = k, no padding (Keras 'valid'; rows/columns past a multiple of k are
+    /// dropped). k = 1 is the pointwise conv.
+    Patch(usize),
+}
+
+/// A conv followed by its BatchNorm, folded, as an im2col matmul on NHWC.
+#[derive(Clone, Debug)]
+struct ConvBn {
+    /// (k·k·in, out).
+    weight: Tensor,
+    bias: Tensor,
+    kind: ConvKind,
+}
+
+impl ConvBn {
+    /// `conv` names the conv under `vb`, `bn` its BatchNorm (none for the classifier).
+    fn new(
+        vb: &VarBuilder,
+        conv: &str,
+        bn: Option<&str>,
+        (cin, cout): (usize, usize),
+        kind: ConvKind,
+        eps: f64,
+    ) -> candle_core::Result<ConvBn> {
+        let k = match kind {
+            ConvKind::Same3x3 => 3,
+            ConvKind::Patch(k) => k,
+        };
+        let (w, b) = load_conv(&vb.pp(conv), cin, cout, k)?;
+        // OIHW → HWIO → (k·k·in, out): the im2col column order.
+        let mut weight = w
+            .permute((2, 3, 1, 0))?
+            .contiguous()?
+            .reshape((k * k * cin, cout))?;
+        let mut bias = b;
+        if let Some(bn) = bn {
+            let (scale, shift) = load_bn(&vb.pp(bn), cout, eps)?;
+            weight = weight.broadcast_mul(&scale.reshape((1, cout))?)?;
+            bias = ((bias * &scale)? + shift)?;
+        }
+        Ok(ConvBn { weight, bias, kind })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (n, h, w, c) = x.dims4()?;
+        let cout = self.bias.dim(0)?;
+        match self.kind {
+            ConvKind::Same3x3 => {
+                // Flatten the zero-padded images into one row-major list of pixels: the input
+                // pixel of tap (dy, dx) for output pixel p is p + dy·(w+2) + dx. Outputs are
+                // computed for every padded position (the two extra rows and columns per image
+                // are garbage, cut afterwards), so each tap is a contiguous slice.
+                let (hp, wp) = (h + 2, w + 2);
+                let total = n * hp * wp;
+                let padded = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
+                let flat = padded
+                    .reshape((total, c))?
+                    .pad_with_zeros(0, 0, 2 * wp + 2)?;
+                let mut taps = Vec::with_capacity(9);
+                for dy in 0..3 {
+                    for dx in 0..3 {
+                        taps.push(flat.narrow(0, dy * wp + dx, total)?);
+                    }
+                }
+                let cols = Tensor::cat(&taps, 1)?;
+                let y = cols.matmul(&self.weight)?.broadcast_add(&self.bias)?;
+                y.reshape((n, hp, wp, cout))?
+                    .narrow(1, 0, h)?
+                    .narrow(2, 0, w)?
+                    .contiguous()
+            }
+            ConvKind::Patch(k) => {
+                let (ho, wo) = (h / k, w / k);
+                let x = if ho * k != h || wo * k != w {
+                    x.narrow(1, 0, ho * k)?.narrow(2, 0, wo * k)?.contiguous()?
+                } else {
+                    x.clone()
+                };
+                let cols = if k == 1 {
+                    x.reshape((n * h * w, c))?
+                } else {
+                    x.reshape((n, ho, k, wo, k, c))?
+                        .permute((0, 1, 3, 2, 4, 5))?
+                        .contiguous()?
+                        .reshape((n * ho * wo, k * k * c))?
+                };
+                cols.matmul(&self.weight)?
+                    .broadcast_add(&self.bias)?
+                    .reshape((n, ho, wo, cout))
+            }
+        }
+    }
 }
 
 /// Two 3×3 convs with BN closing a level: `relu(bn2(conv2(relu(bn1(conv1(x))))) + y0)`.
 #[derive(Clone, Debug)]
 struct ResPair {
-    conv1: Conv2d,
-    bn1: BatchNorm,
-    conv2: Conv2d,
-    bn2: BatchNorm,
+    first: ConvBn,
+    second: ConvBn,
 }
 
 impl ResPair {
-    fn new(cin: usize, w: usize, eps: f64, vb: &VarBuilder) -> candle_core::Result<ResPair> {
+    fn new(vb: &VarBuilder, cin: usize, w: usize, eps: f64) -> candle_core::Result<ResPair> {
         Ok(ResPair {
-            conv1: conv(cin, w, 3, 1, 1, vb.pp("conv1"))?,
-            bn1: bn(w, eps, vb.pp("bn1"))?,
-            conv2: conv(w, w, 3, 1, 1, vb.pp("conv2"))?,
-            bn2: bn(w, eps, vb.pp("bn2"))?,
+            first: ConvBn::new(vb, "conv1", Some("bn1"), (cin, w), ConvKind::Same3x3, eps)?,
+            second: ConvBn::new(vb, "conv2", Some("bn2"), (w, w), ConvKind::Same3x3, eps)?,
         })
     }
 
     fn forward(&self, x: &Tensor, shortcut: &Tensor) -> candle_core::Result<Tensor> {
-        let h = self.bn1.forward_t(&self.conv1.forward(x)?, false)?.relu()?;
-        let h = self.bn2.forward_t(&self.conv2.forward(&h)?, false)?;
-        (h + shortcut)?.relu()
+        let h = self.first.forward(x)?.relu()?;
+        (self.second.forward(&h)? + shortcut)?.relu()
     }
 }
 
 #[derive(Clone, Debug)]
 struct EncoderLevel {
-    down: Conv2d,
-    bn0: BatchNorm,
+    down: ConvBn,
     pair: ResPair,
 }
 
-/// A transposed conv whose kernel equals its stride: every input pixel writes its own k×k
-/// block, so it is one matmul and a reshuffle. Rows/columns past `k·n` (Keras's output
-/// padding) receive only the bias.
+/// A transposed conv whose kernel equals its stride, with its BatchNorm folded: every input
+/// pixel writes its own k×k block, so it is one matmul and a reshuffle. Rows/columns past
+/// `k·n` (Keras's output padding) receive only the bias.
 #[derive(Clone, Debug)]
-struct UpConv {
-    /// (in, out·k·k), from the stored (in, out, k, k).
+struct UpConvBn {
+    /// (in, k·k·out), columns (kernel row, kernel column, output channel).
     weight: Tensor,
     bias: Tensor,
-    out_channels: usize,
     stride: usize,
 }
 
-impl UpConv {
-    fn new(cin: usize, cout: usize, stride: usize, vb: VarBuilder) -> candle_core::Result<UpConv> {
-        let init = candle_nn::init::DEFAULT_KAIMING_NORMAL;
-        let weight = vb.get_with_hints((cin, cout, stride, stride), "weight", init)?;
-        let bias = vb.get_with_hints(cout, "bias", candle_nn::Init::Const(0.0))?;
-        Ok(UpConv {
-            weight: weight.reshape((cin, cout * stride * stride))?,
+impl UpConvBn {
+    fn new(
+        vb: &VarBuilder,
+        (cin, cout): (usize, usize),
+        stride: usize,
+        eps: f64,
+    ) -> candle_core::Result<UpConvBn> {
+        let k = stride;
+        let up = vb.pp("up");
+        let w = up.get_with_hints(
+            (cin, cout, k, k),
+            "weight",
+            candle_nn::init::DEFAULT_KAIMING_NORMAL,
+        )?;
+        let b = up.get_with_hints(cout, "bias", Init::Const(0.0))?;
+        let (scale, shift) = load_bn(&vb.pp("bn0"), cout, eps)?;
+        let weight = w
+            .permute((0, 2, 3, 1))?
+            .contiguous()?
+            .broadcast_mul(&scale.reshape((1, 1, 1, cout))?)?
+            .reshape((cin, k * k * cout))?;
+        let bias = ((b * &scale)? + shift)?;
+        Ok(UpConvBn {
+            weight,
             bias,
-            out_channels: cout,
             stride,
         })
     }
 
     fn forward(&self, x: &Tensor, out_rows: usize, out_cols: usize) -> candle_core::Result<Tensor> {
-        let (n, cin, h, w) = x.dims4()?;
-        let (k, cout) = (self.stride, self.out_channels);
-        let rows = x.permute((0, 2, 3, 1))?.reshape((n * h * w, cin))?;
-        let y = rows.matmul(&self.weight)?; // (n·h·w, cout·k·k)
+        let (n, h, w, cin) = x.dims4()?;
+        let k = self.stride;
+        let cout = self.bias.dim(0)?;
+        let y = x.reshape((n * h * w, cin))?.matmul(&self.weight)?;
         let y = y
-            .reshape((n, h, w, cout, k, k))?
-            .permute((0, 3, 1, 4, 2, 5))?
-            .reshape((n, cout, h * k, w * k))?;
-        let y = y.pad_with_zeros(2, 0, out_rows.saturating_sub(h * k))?;
-        let y = y.pad_with_zeros(3, 0, out_cols.saturating_sub(w * k))?;
-        y.broadcast_add(&self.bias.reshape((1, cout, 1, 1))?)
+            .reshape((n, h, w, k, k, cout))?
+            .permute((0, 1, 3, 2, 4, 5))?
+            .reshape((n, h * k, w * k, cout))?;
+        let y = y.pad_with_zeros(1, 0, out_rows.saturating_sub(h * k))?;
+        let y = y.pad_with_zeros(2, 0, out_cols.saturating_sub(w * k))?;
+        y.broadcast_add(&self.bias)
     }
 }
 
 #[derive(Clone, Debug)]
 struct DecoderLevel {
-    up: UpConv,
-    bn0: BatchNorm,
+    up: UpConvBn,
     pair: ResPair,
 }
 
-/// The network. Build it with [`CosciaUnet::new`] from a `VarBuilder` (a package's weights,
-/// or a `VarMap` for random weights).
+/// The network, for inference. Build it with [`CosciaUnet::new`] from a `VarBuilder` (a
+/// package's weights, or a `VarMap` for random weights).
 #[derive(Clone, Debug)]
 pub struct CosciaUnet {
     cfg: Config,
     encoder: Vec<EncoderLevel>,
-    bottleneck: Conv2d,
-    bottleneck_bn: BatchNorm,
+    bottleneck: ConvBn,
     /// Top level first, like `encoder`.
     decoder: Vec<DecoderLevel>,
-    head: Conv2d,
+    head: ConvBn,
 }
 
 /// Named intermediate outputs (NHWC), in the original's names: `Level1_l`..`Level6_l`,
@@ -319,9 +432,10 @@ pub struct CosciaUnet {
 pub type Activations = Vec<(String, Tensor)>;
 
 impl CosciaUnet {
-    /// Tensor names: `enc.{l}.{down,bn0,pair.conv1,...}`, `bottleneck.{conv,bn}`,
-    /// `dec.{l}.{up,bn0,pair...}`, `head`; conv `weight` OIHW + `bias`, BN `weight`, `bias`,
-    /// `running_mean`, `running_var`, up-conv `weight` (in, out, k, k) + `bias`.
+    /// Tensor names: `enc.{l}.{down,bn0}`, `enc.{l}.pair.{conv1,bn1,conv2,bn2}`,
+    /// `bottleneck.{conv,bn}`, `dec.{l}.{up,bn0}`, `dec.{l}.pair.*`, `head`; conv `weight`
+    /// OIHW + `bias`, BN `weight`, `bias`, `running_mean`, `running_var`, up-conv `weight`
+    /// (in, out, k, k) + `bias`. A missing or mis-shaped tensor is an error.
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<CosciaUnet, MlError> {
         cfg.validate()?;
         let eps = cfg.bn_eps;
@@ -329,28 +443,22 @@ impl CosciaUnet {
         let mut cin = cfg.image_channels;
         for (level, &w) in cfg.widths.iter().enumerate() {
             let v = vb.pp("enc").pp(level);
-            let (k, stride) = if level == 0 {
-                (1, 1)
-            } else {
-                (cfg.down_stride, cfg.down_stride)
-            };
+            let kind = ConvKind::Patch(if level == 0 { 1 } else { cfg.down_stride });
             encoder.push(EncoderLevel {
-                down: conv(cin, w, k, stride, 0, v.pp("down"))?,
-                bn0: bn(w, eps, v.pp("bn0"))?,
-                pair: ResPair::new(w, w, eps, &v.pp("pair"))?,
+                down: ConvBn::new(&v, "down", Some("bn0"), (cin, w), kind, eps)?,
+                pair: ResPair::new(&v.pp("pair"), w, w, eps)?,
             });
             cin = w;
         }
-        let s = cfg.bottleneck_stride;
-        let bottleneck = conv(
-            cin,
-            cfg.bottleneck_width,
-            s,
-            s,
-            0,
-            vb.pp("bottleneck").pp("conv"),
+        let kind = ConvKind::Patch(cfg.bottleneck_stride);
+        let bottleneck = ConvBn::new(
+            &vb.pp("bottleneck"),
+            "conv",
+            Some("bn"),
+            (cin, cfg.bottleneck_width),
+            kind,
+            eps,
         )?;
-        let bottleneck_bn = bn(cfg.bottleneck_width, eps, vb.pp("bottleneck").pp("bn"))?;
         let mut decoder = Vec::new();
         for (level, &w) in cfg.widths.iter().enumerate() {
             let below = cfg
@@ -360,17 +468,22 @@ impl CosciaUnet {
                 .unwrap_or(cfg.bottleneck_width);
             let v = vb.pp("dec").pp(level);
             decoder.push(DecoderLevel {
-                up: UpConv::new(below, w, cfg.stride_into(level + 1), v.pp("up"))?,
-                bn0: bn(w, eps, v.pp("bn0"))?,
-                pair: ResPair::new(2 * w, w, eps, &v.pp("pair"))?,
+                up: UpConvBn::new(&v, (below, w), cfg.stride_into(level + 1), eps)?,
+                pair: ResPair::new(&v.pp("pair"), 2 * w, w, eps)?,
             });
         }
-        let head = conv(cfg.widths[0], cfg.classes, 1, 1, 0, vb.pp("head"))?;
+        let head = ConvBn::new(
+            &vb,
+            "head",
+            None,
+            (cfg.widths[0], cfg.classes),
+            ConvKind::Patch(1),
+            eps,
+        )?;
         Ok(CosciaUnet {
             cfg: cfg.clone(),
             encoder,
             bottleneck,
-            bottleneck_bn,
             decoder,
             head,
         })
@@ -413,37 +526,33 @@ impl CosciaUnet {
     fn run(&self, x: &Tensor, capture: bool) -> Result<Activations, MlError> {
         self.check_input(x)?;
         let mut acts: Activations = Vec::new();
-        let mut keep = |name: String, t: &Tensor| -> candle_core::Result<()> {
+        let mut keep = |name: String, t: &Tensor| {
             if capture {
-                acts.push((name, t.permute((0, 2, 3, 1))?.contiguous()?));
+                acts.push((name, t.clone()));
             }
-            Ok(())
         };
-        let mut h = x.permute((0, 3, 1, 2))?.contiguous()?;
+        let mut h = x.contiguous()?;
         let mut skips = Vec::with_capacity(self.encoder.len());
         for (level, enc) in self.encoder.iter().enumerate() {
-            let y0 = enc.bn0.forward_t(&enc.down.forward(&h)?, false)?;
+            let y0 = enc.down.forward(&h)?;
             h = enc.pair.forward(&y0.relu()?, &y0)?;
-            keep(format!("Level{}_l", level + 1), &h)?;
+            keep(format!("Level{}_l", level + 1), &h);
             skips.push(h.clone());
         }
-        h = self
-            .bottleneck_bn
-            .forward_t(&self.bottleneck.forward(&h)?, false)?
-            .relu()?;
-        keep(format!("Level{}_l", self.encoder.len() + 1), &h)?;
+        h = self.bottleneck.forward(&h)?.relu()?;
+        keep(format!("Level{}_l", self.encoder.len() + 1), &h);
         for (level, dec) in self.decoder.iter().enumerate().rev() {
             let skip = &skips[level];
-            let (_, _, rows, cols) = skip.dims4()?;
-            let y0 = dec.bn0.forward_t(&dec.up.forward(&h, rows, cols)?, false)?;
-            let merged = Tensor::cat(&[skip, &y0.relu()?], 1)?;
+            let (_, rows, cols, _) = skip.dims4()?;
+            let y0 = dec.up.forward(&h, rows, cols)?;
+            let merged = Tensor::cat(&[skip, &y0.relu()?], 3)?;
             h = dec.pair.forward(&merged, &y0)?;
-            keep(format!("Level{}_r", level + 1), &h)?;
+            keep(format!("Level{}_r", level + 1), &h);
         }
         let logits = self.head.forward(&h)?;
-        keep("logits".into(), &logits)?;
-        let probs = candle_nn::ops::softmax(&logits.permute((0, 2, 3, 1))?, D::Minus1)?;
-        acts.push(("softmax".into(), probs.contiguous()?));
+        keep("logits".into(), &logits);
+        let probs = candle_nn::ops::softmax_last_dim(&logits)?;
+        acts.push(("softmax".into(), probs));
         Ok(acts)
     }
 }
