@@ -183,3 +183,93 @@ fn imported_package_round_trip_keeps_parity() {
         "softmax after the package round trip differs by {diff} at {at}"
     );
 }
+
+/// A weight list or layer graph that does not fit is refused with a clear error, never
+/// mapped silently.
+#[test]
+fn import_refuses_graphs_and_weights_that_do_not_fit() {
+    let layers = layers("thigh_narrow8");
+    let weights = keras_weights("thigh_narrow8");
+    let refuse = |layers: &[dafne_ml::keras::KerasLayer],
+                  weights: Vec<dafne_ml::keras::KerasWeight>,
+                  want: &str| {
+        let err = import_coscia_unet(layers, weights, &Device::Cpu).unwrap_err();
+        assert!(matches!(err, dafne_ml::MlError::KerasGraph { .. }), "{err}");
+        assert!(err.to_string().contains(want), "{err} lacks {want:?}");
+    };
+
+    let mut short = weights.clone();
+    short.pop();
+    refuse(&layers, short, "weight list ends");
+
+    let mut long = weights.clone();
+    long.push(weights[0].clone());
+    refuse(&layers, long, "more weights");
+
+    // Weights listed in another order than the layers (the manifest's layer names disagree).
+    let mut shifted = weights.clone();
+    shifted.swap(0, 6);
+    refuse(&layers, shifted, "weight order differs");
+
+    // A kernel of the wrong shape.
+    let mut reshaped = weights.clone();
+    reshaped[6].shape = vec![3, 3, 2, 8];
+    refuse(&layers, reshaped, "expected 3×3");
+
+    // The first decoder concatenation reading [up-sampled, skip]: the input-channel order of
+    // the conv after it would be wrong.
+    let mut swapped = layers.clone();
+    let concat = swapped
+        .iter_mut()
+        .find(|l| l.class == "Concatenate")
+        .unwrap();
+    concat.inputs.reverse();
+    refuse(&swapped, weights, "does not read [encoder skip");
+}
+
+/// The importer reads widths from the graph: the kit's thigh graph with every width × 8 (the
+/// real model's shape, placeholder weights) imports as the full-width config.
+#[test]
+fn full_width_graph_imports_as_the_original_thigh() {
+    let mut layers = layers("thigh_narrow8");
+    let head = layers.iter().rposition(|l| l.class == "Conv2D").unwrap();
+    for (i, layer) in layers.iter_mut().enumerate() {
+        if i == head {
+            continue;
+        }
+        if let Some(f) = layer.config.get("filters").and_then(|f| f.as_u64()) {
+            layer.config["filters"] = (f * 8).into();
+        }
+    }
+    let classes = 13;
+    let widen = |d: usize| if d == 1 || d == classes { d } else { d * 8 };
+    let weights: Vec<_> = keras_weights("thigh_narrow8")
+        .into_iter()
+        .map(|w| {
+            let mut shape = w.shape.clone();
+            let n = shape.len();
+            for d in shape.iter_mut().skip(n.saturating_sub(2)) {
+                *d = widen(*d);
+            }
+            let count = shape.iter().product();
+            dafne_ml::keras::KerasWeight {
+                layer: w.layer,
+                shape,
+                values: vec![0.01; count],
+            }
+        })
+        .collect();
+    let total: usize = weights.iter().map(|w| w.values.len()).sum();
+    assert_eq!(total, 26_578_445);
+    let (cfg, tensors) = import_coscia_unet(&layers, weights, &Device::Cpu).unwrap();
+    assert_eq!(cfg, UnetConfig::thigh());
+    assert_eq!(
+        tensors.values().map(|t| t.elem_count()).sum::<usize>(),
+        26_578_445
+    );
+    CosciaUnet::new(
+        &cfg,
+        VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+}
