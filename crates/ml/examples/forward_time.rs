@@ -16,12 +16,35 @@ use candle_nn::{VarBuilder, VarMap};
 use dafne_ml::keras::import_coscia_unet;
 use dafne_ml::{CosciaUnet, UnetConfig};
 
+/// CPU seconds (user + system, all threads) this process has used: under a shared machine's
+/// load, CPU time per forward is steadier than wall time. Linux only; 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, repeats: usize) {
     let [rows, cols] = cfg.input_size;
     let x = Tensor::randn(0f32, 1.0, (1, rows, cols, 1), &Device::Cpu).unwrap();
     net.forward(&x).unwrap(); // warm-up
     let mut best = f64::INFINITY;
     let mut total = 0.0;
+    let cpu0 = cpu_seconds();
     for _ in 0..repeats {
         let t = Instant::now();
         net.forward(&x).unwrap();
@@ -29,12 +52,15 @@ fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, repeats: usize) {
         best = best.min(s);
         total += s;
     }
+    let cpu = (cpu_seconds() - cpu0) / repeats as f64;
     let gflop = cfg.flops() / 1e9;
     println!(
-        "{label}: {rows}x{cols} crop, {} params, {gflop:.3} GFLOP; forward best {best:.3} s, mean {:.3} s over {repeats}; {:.1} GFLOP/s",
+        "{label}: {rows}x{cols} crop, {} params, {gflop:.3} GFLOP; forward best {best:.3} s, mean {:.3} s over {repeats} \
+         ({:.1} GFLOP/s at best); {cpu:.3} CPU s per forward; load average {}",
         cfg.param_count(),
         total / repeats as f64,
-        gflop / best
+        gflop / best,
+        load_average()
     );
 }
 

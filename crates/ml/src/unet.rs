@@ -284,21 +284,29 @@ impl ConvBn {
                 // Flatten the zero-padded images into one row-major list of pixels: the input
                 // pixel of tap (dy, dx) for output pixel p is p + dy·(w+2) + dx. Outputs are
                 // computed for every padded position (the two extra rows and columns per image
-                // are garbage, cut afterwards), so each tap is a contiguous slice.
+                // are garbage, cut afterwards), so each tap is a contiguous slice. The three
+                // column taps are copied side by side once; each kernel row is then a matmul on
+                // a shifted slice of that matrix (a third of a full im2col's copying).
                 let (hp, wp) = (h + 2, w + 2);
                 let total = n * hp * wp;
                 let padded = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
                 let flat = padded
                     .reshape((total, c))?
                     .pad_with_zeros(0, 0, 2 * wp + 2)?;
-                let mut taps = Vec::with_capacity(9);
-                for dy in 0..3 {
-                    for dx in 0..3 {
-                        taps.push(flat.narrow(0, dy * wp + dx, total)?);
-                    }
+                let taps = [0, 1, 2]
+                    .map(|dx| flat.narrow(0, dx, total + 2 * wp))
+                    .into_iter()
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                let row_cols = Tensor::cat(&taps, 1)?;
+                let mut y =
+                    row_cols
+                        .narrow(0, 0, total)?
+                        .matmul(&self.weight.narrow(0, 0, 3 * c)?)?;
+                for dy in 1..3 {
+                    let part = row_cols.narrow(0, dy * wp, total)?;
+                    y = (y + part.matmul(&self.weight.narrow(0, dy * 3 * c, 3 * c)?)?)?;
                 }
-                let cols = Tensor::cat(&taps, 1)?;
-                let y = cols.matmul(&self.weight)?.broadcast_add(&self.bias)?;
+                let y = y.broadcast_add(&self.bias)?;
                 y.reshape((n, hp, wp, cout))?
                     .narrow(1, 0, h)?
                     .narrow(2, 0, w)?
