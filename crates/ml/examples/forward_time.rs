@@ -38,9 +38,19 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
-fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, repeats: usize) {
+/// Peak resident memory of the process so far (VmHWM), MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, batch: usize, repeats: usize) {
     let [rows, cols] = cfg.input_size;
-    let x = Tensor::randn(0f32, 1.0, (1, rows, cols, 1), &Device::Cpu).unwrap();
+    let x = Tensor::randn(0f32, 1.0, (batch, rows, cols, 1), &Device::Cpu).unwrap();
     net.forward(&x).unwrap(); // warm-up
     let mut best = f64::INFINITY;
     let mut total = 0.0;
@@ -53,14 +63,15 @@ fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, repeats: usize) {
         total += s;
     }
     let cpu = (cpu_seconds() - cpu0) / repeats as f64;
-    let gflop = cfg.flops() / 1e9;
+    let gflop = batch as f64 * cfg.flops() / 1e9;
     println!(
-        "{label}: {rows}x{cols} crop, {} params, {gflop:.3} GFLOP; forward best {best:.3} s, mean {:.3} s over {repeats} \
-         ({:.1} GFLOP/s at best); {cpu:.3} CPU s per forward; load average {}",
+        "{label}: batch {batch} of {rows}x{cols} crops, {} params, {gflop:.3} GFLOP; forward best {best:.3} s, mean {:.3} s over {repeats} \
+         ({:.1} GFLOP/s at best); {cpu:.3} CPU s per forward; load average {}; peak RSS so far {:.0} MiB",
         cfg.param_count(),
         total / repeats as f64,
         gflop / best,
-        load_average()
+        load_average(),
+        peak_rss_mib()
     );
 }
 
@@ -86,7 +97,7 @@ fn main() {
         VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu),
     )
     .unwrap();
-    time("thigh_narrow8 (kit weights)", &net, &cfg, repeats);
+    time("thigh_narrow8 (kit weights)", &net, &cfg, 1, repeats);
 
     let cfg = UnetConfig::thigh();
     let varmap = VarMap::new();
@@ -95,5 +106,11 @@ fn main() {
         VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
     )
     .unwrap();
-    time("thigh full width (random weights)", &net, &cfg, repeats);
+    println!(
+        "full-width network built: peak RSS so far {:.0} MiB",
+        peak_rss_mib()
+    );
+    time("thigh full width (random weights)", &net, &cfg, 1, repeats);
+    // One slice = the left and the mirrored right crop: the original predicts them one by one.
+    time("thigh full width (random weights)", &net, &cfg, 2, repeats);
 }

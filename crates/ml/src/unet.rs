@@ -273,7 +273,14 @@ impl ConvBn {
             weight = weight.broadcast_mul(&scale.reshape((1, cout))?)?;
             bias = ((bias * &scale)? + shift)?;
         }
-        Ok(ConvBn { weight, bias, kind })
+        // Detached: results then hold no autograd links to their inputs, so each intermediate
+        // is freed as soon as it is used (with a VarMap's variables every activation of the
+        // pass stayed alive: ~1.2 GB more peak memory on the full-width thigh).
+        Ok(ConvBn {
+            weight: weight.detach(),
+            bias: bias.detach(),
+            kind,
+        })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
