@@ -221,17 +221,11 @@ pub fn import_coscia_unet(
             down_stride = Some(s);
         }
         let prefix = format!("enc.{level}");
-        put_conv(&mut out, &format!("{prefix}.down"), p, device)?;
-        put_bn(
+        put_level(
             &mut out,
-            &format!("{prefix}.bn0"),
-            cur.next("a batch norm")?,
-            &mut bn_eps,
-            device,
-        )?;
-        put_pair(
-            &mut out,
-            &format!("{prefix}.pair"),
+            &prefix,
+            "down",
+            p,
             &mut cur,
             f,
             &mut bn_eps,
@@ -273,22 +267,7 @@ pub fn import_coscia_unet(
             ));
         }
         let prefix = format!("dec.{level}");
-        put_conv(&mut out, &format!("{prefix}.up"), p, device)?;
-        put_bn(
-            &mut out,
-            &format!("{prefix}.bn0"),
-            cur.next("a batch norm")?,
-            &mut bn_eps,
-            device,
-        )?;
-        put_pair(
-            &mut out,
-            &format!("{prefix}.pair"),
-            &mut cur,
-            f,
-            &mut bn_eps,
-            device,
-        )?;
+        put_level(&mut out, &prefix, "up", p, &mut cur, f, &mut bn_eps, device)?;
     }
     let head = cur.next("the classifier")?;
     let (k, _, classes) = head.conv_shape("Conv2D")?;
@@ -448,6 +427,29 @@ fn put_bn(
         out.insert(format!("{prefix}.{name}"), tensor(w, device)?);
     }
     Ok(())
+}
+
+/// One U-Net level: its entry conv (`down` or `up`) with its batch norm, then the residual pair.
+#[allow(clippy::too_many_arguments)]
+fn put_level(
+    out: &mut HashMap<String, Tensor>,
+    prefix: &str,
+    entry: &str,
+    p: &Param,
+    cur: &mut Cursor,
+    width: usize,
+    eps: &mut Option<f64>,
+    device: &Device,
+) -> Result<(), MlError> {
+    put_conv(out, &format!("{prefix}.{entry}"), p, device)?;
+    put_bn(
+        out,
+        &format!("{prefix}.bn0"),
+        cur.next("a batch norm")?,
+        eps,
+        device,
+    )?;
+    put_pair(out, &format!("{prefix}.pair"), cur, width, eps, device)
 }
 
 fn put_pair(
