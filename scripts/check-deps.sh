@@ -12,6 +12,7 @@ declare -A forbidden=(
   [dafne-session]='^(tauri|axum)$'
   [dafne-phantom]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-cli]='^(tauri|axum)$'
+  [dafne-ml]='^(tauri|axum|dafne-(io|roi|session|cli))$'
   [dafne-app]='^(axum|candle-.*)$'
 )
 status=0

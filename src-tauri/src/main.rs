@@ -7,6 +7,7 @@
 
 mod commands;
 mod error;
+mod ipc;
 
 /// What the commands see of the engine.
 mod workspace {
@@ -16,21 +17,15 @@ mod workspace {
 }
 
 fn main() {
+    let ipc = ipc::builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(commands::AppState::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::open_dataset,
-            commands::dataset_info,
-            commands::slice_pixels,
-            commands::roi_list,
-            commands::add_roi,
-            commands::paint,
-            commands::roi_mask,
-            commands::slice_labels,
-            commands::undo,
-            commands::redo,
-        ])
+        .invoke_handler(ipc.invoke_handler())
+        .setup(move |app| {
+            ipc.mount_events(app);
+            Ok(())
+        })
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("dafne: the app failed to start: {e}");

@@ -1,58 +1,11 @@
-// End-to-end test of the real Dafne app: tauri-driver (with Debian's WebKitWebDriver) drives
-// the debug build under Xvfb. Run through scripts/e2e.sh, which builds and starts everything.
-// Every step that ends saves a screenshot of both windows under tests/e2e/artifacts/.
+// End-to-end test of the real Dafne app (viewing and editing): tauri-driver (with Debian's
+// WebKitWebDriver) drives the debug build under Xvfb. Run through scripts/e2e.sh, which builds
+// and starts everything. Every step saves a screenshot of both windows (see harness.mjs).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { WebDriver } from "./webdriver.mjs";
+import { join } from "node:path";
+import { here, runApp, series } from "./harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const artifacts = join(here, "artifacts");
-const app = process.env.DAFNE_APP ?? join(here, "../../target/debug/dafne-app");
-const driverUrl = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
-const series = process.env.DAFNE_E2E_SERIES ?? join(here, "../../samples/dicom/ge_pd_axial_oblique");
-
-mkdirSync(artifacts, { recursive: true });
-
-const invoke = (cmd, args = {}) => `return await window.__TAURI_INTERNALS__.invoke(${JSON.stringify(cmd)}, ${JSON.stringify(args)});`;
-
-async function main() {
-  const wd = await WebDriver.start(driverUrl, app);
-  const windows = {};
-  try {
-    // Both windows open at start; tell them apart by their page.
-    let handles = await wd.handles();
-    for (const t0 = Date.now(); handles.length < 2 && Date.now() - t0 < 15000; handles = await wd.handles())
-      await new Promise((r) => setTimeout(r, 200));
-    assert.equal(handles.length, 2, "the app opens two windows (Toolbox and Image Window)");
-    for (const h of handles) {
-      await wd.switchTo(h);
-      const kind = await wd.waitFor("a page", "return document.body && document.body.className", (v) => v);
-      windows[kind] = h;
-    }
-    assert.ok(windows.toolbox && windows.image, `windows found: ${Object.keys(windows)}`);
-    const inToolbox = () => wd.switchTo(windows.toolbox);
-    const inImage = () => wd.switchTo(windows.image);
-    const shots = async (name) => {
-      for (const kind of ["toolbox", "image"]) {
-        await wd.switchTo(windows[kind]);
-        writeFileSync(join(artifacts, `${name}-${kind}.png`), await wd.screenshotPng());
-      }
-    };
-    const steps = [];
-    const step = async (name, fn) => {
-      const t0 = Date.now();
-      try {
-        await fn();
-      } finally {
-        await shots(name).catch((e) => console.error(`  (screenshot failed: ${e.message})`));
-      }
-      steps.push(name);
-      console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-    };
-
+await runApp("app", async ({ wd, inToolbox, inImage, step, call }) => {
     await step("01-empty", async () => {
       await inImage();
       const text = await wd.exec("return document.getElementById('status-line').textContent");
@@ -67,7 +20,7 @@ async function main() {
       );
       const msg = await wd.waitFor("an error message", "return document.getElementById('message').textContent");
       assert.match(msg, /cannot open dataset/);
-      assert.equal(await wd.execAsync(invoke("dataset_info")), null, "a failed open leaves no dataset");
+      assert.equal(await call("dataset_info"), null, "a failed open leaves no dataset");
     });
 
     let info;
@@ -78,7 +31,7 @@ async function main() {
         series,
       );
       await wd.waitFor("the dataset line", "return document.getElementById('data-status').textContent", (t) => /×/.test(t), 30000);
-      info = await wd.execAsync(invoke("dataset_info"));
+      info = await call("dataset_info");
       assert.ok(info.rows > 0 && info.cols > 0 && info.slices > 1, JSON.stringify(info));
       await inImage();
       await wd.waitFor("the slice drawn", "return window.dafneImage.frames > 0 && window.dafneImage.slice === arguments[0]", (v) => v, 15000, Math.floor(info.slices / 2));
@@ -126,7 +79,7 @@ async function main() {
       await inToolbox();
       await wd.exec("document.getElementById('roi-name').value = 'quadriceps'; document.getElementById('add-roi').click();");
       await wd.waitFor("the ROI listed", "return document.querySelectorAll('#roi-list li.active').length", (n) => n === 1);
-      const rois = await wd.execAsync(invoke("roi_list"));
+      const rois = await call("roi_list");
       assert.equal(rois.length, 1);
       assert.equal(rois[0].name, "quadriceps");
       assert.equal(rois[0].voxels, 0);
@@ -143,7 +96,7 @@ async function main() {
       const voxels = await (async () => {
         const t0 = Date.now();
         for (;;) {
-          const list = await wd.execAsync(invoke("roi_list"));
+          const list = await call("roi_list");
           if (list[0].voxels > 0 || Date.now() - t0 > 10000) return list[0].voxels;
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -172,22 +125,7 @@ async function main() {
         (t) => t === "0",
       );
       assert.equal(voxels, "0");
-      const rois = await wd.execAsync(invoke("roi_list"));
+      const rois = await call("roi_list");
       assert.equal(rois[0].voxels, 0);
     });
-    // The whole virtual screen, both windows side by side as a user sees them.
-    try {
-      execFileSync("import", ["-window", "root", join(artifacts, "desktop.png")], { timeout: 10000 });
-    } catch (e) {
-      console.error(`  (desktop screenshot failed: ${e.message})`);
-    }
-    console.log(`${steps.length} steps passed`);
-  } finally {
-    await wd.quit().catch(() => undefined);
-  }
-}
-
-main().catch((e) => {
-  console.error(`not ok - ${e.stack || e.message}`);
-  process.exit(1);
 });

@@ -1,48 +1,26 @@
-// Typed wrappers over the app's commands (src-tauri/src/commands.rs). Written by hand for
-// now: keep the shapes in step with the Rust DTOs until tauri-specta generates them.
-import { invoke } from "@tauri-apps/api/core";
+// The page's view of the app's commands: the generated bindings (bindings.ts, from
+// src-tauri/src/ipc.rs), with raw-byte replies wrapped in the typed arrays they hold. A failed
+// command rejects with a `CommandError` ({ kind, message }).
+import { commands, events } from "./bindings";
+import type {
+  BrushShapeDto,
+  CommandError,
+  DatasetInfoDto,
+  ErrorKind,
+  OpenReply,
+  PaintStrokeDto_Deserialize,
+  RoiInfoDto,
+  RoiModified,
+} from "./bindings";
 
-export type ErrorKind = "NotFound" | "InvalidInput" | "Unsupported" | "Io" | "Internal";
-export interface CommandError {
-  kind: ErrorKind;
-  message: string;
-}
-
-export interface DatasetInfo {
-  rows: number;
-  cols: number;
-  slices: number;
-  spacingMm: [number, number, number];
-  window: [number, number];
-  description: string;
-}
-export interface OpenReply {
-  info: DatasetInfo;
-  warnings: string[];
-}
-export interface RoiInfo {
-  id: number;
-  name: string;
-  voxels: number;
-}
-export type BrushShape = "square" | "circle";
-export interface PaintStroke {
-  roi: number;
-  slice: number;
-  shape: BrushShape;
-  sizePx: number;
-  erase: boolean;
-  eraseAll: boolean;
-  pointsIjk: [number, number][];
-  intensityTolerance: number | null;
-}
-export interface Changed {
-  masks: [number, number][];
-  rois: number[];
-}
-
-export const EVENT_DATASET_OPENED = "dataset-opened";
-export const EVENT_ROI_MODIFIED = "roi-modified";
+export { events };
+export type { CommandError, ErrorKind, OpenReply, RoiModified };
+export type DatasetInfo = DatasetInfoDto;
+export type RoiInfo = RoiInfoDto;
+export type BrushShape = BrushShapeDto;
+export type PaintStroke = PaintStrokeDto_Deserialize;
+/** What changed after an edit (the same shape as the `RoiModified` event). */
+export type Changed = RoiModified;
 
 /** A failed command's message, whatever was thrown. */
 export function errorMessage(e: unknown): string {
@@ -50,19 +28,16 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
+/** The error's kind when it is a command's, else null (a bug in the page, say). */
+export function errorKind(e: unknown): ErrorKind | null {
+  if (typeof e === "object" && e !== null && "kind" in e) return (e as CommandError).kind;
+  return null;
+}
+
 export const api = {
-  openDataset: (path: string, series: number | null = null) =>
-    invoke<OpenReply>("open_dataset", { path, series }),
-  datasetInfo: () => invoke<DatasetInfo | null>("dataset_info"),
-  slicePixels: async (slice: number) =>
-    new Float32Array(await invoke<ArrayBuffer>("slice_pixels", { slice })),
-  roiList: () => invoke<RoiInfo[]>("roi_list"),
-  addRoi: (name: string) => invoke<number>("add_roi", { name }),
-  paint: (stroke: PaintStroke) => invoke<Changed>("paint", { stroke }),
-  roiMask: async (roi: number, slice: number) =>
-    new Uint8Array(await invoke<ArrayBuffer>("roi_mask", { roi, slice })),
-  sliceLabels: async (slice: number) =>
-    new Uint16Array(await invoke<ArrayBuffer>("slice_labels", { slice })),
-  undo: () => invoke<Changed | null>("undo"),
-  redo: () => invoke<Changed | null>("redo"),
+  ...commands,
+  openDataset: (path: string, series: number | null = null) => commands.openDataset(path, series),
+  slicePixels: async (slice: number) => new Float32Array(await commands.slicePixels(slice)),
+  roiMask: async (roi: number, slice: number) => new Uint8Array(await commands.roiMask(roi, slice)),
+  sliceLabels: async (slice: number) => new Uint16Array(await commands.sliceLabels(slice)),
 };

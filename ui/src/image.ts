@@ -2,8 +2,7 @@
 // left-drag gestures to the active tool, right-drag to window/level, wheel and arrow keys to
 // the slice, and shows slice / position / intensity in the status line. View state (slice,
 // window, zoom, pan) lives here; ROI pixels are fetched from Rust after each change.
-import { listen } from "@tauri-apps/api/event";
-import { api, errorMessage, EVENT_DATASET_OPENED, EVENT_ROI_MODIFIED, type DatasetInfo, type RoiInfo } from "./api";
+import { api, errorMessage, events, type DatasetInfo, type RoiInfo } from "./api";
 import { roiRgb } from "./colours";
 import { INITIAL_STATE, onState, requestState, sendCommand, type SharedState } from "./shared";
 import { brushSizeStep, toolByName, type Gesture } from "./tools/registry";
@@ -324,8 +323,8 @@ document.addEventListener("keyup", (e) => {
 });
 
 new ResizeObserver(requestFrame).observe(canvas);
-void listen<DatasetInfo>(EVENT_DATASET_OPENED, (e) => openInfo(e.payload));
-void listen(EVENT_ROI_MODIFIED, () => refreshRois().catch(showError));
+void events.datasetOpened.listen((e) => openInfo(e.payload.info));
+void events.roiModified.listen(() => refreshRois().catch(showError));
 void onState((s) => {
   shared = s;
   if (data) paintOverlay(data);

@@ -1,9 +1,9 @@
 // The Toolbox window: data loading, the ROI list, the tool buttons and options (generated
 // from the tool registry), undo/redo. It owns the shared UI state and broadcasts it.
-import { listen } from "@tauri-apps/api/event";
 import { open } from "@tauri-apps/plugin-dialog";
-import { api, errorMessage, EVENT_DATASET_OPENED, EVENT_ROI_MODIFIED, type RoiInfo } from "./api";
+import { api, errorMessage, events, type RoiInfo } from "./api";
 import { roiColour } from "./colours";
+import { mountMenus, setDatasetOpen } from "./menus";
 import { INITIAL_STATE, onCommand, onStateRequest, publishState, type SharedState } from "./shared";
 import { clampBrushSize, TOOLS, toolByName } from "./tools/registry";
 
@@ -153,8 +153,9 @@ function main(): void {
   $("redo").onclick = () => guarded(api.redo);
   document.addEventListener("keydown", undoRedoKeys);
 
-  void listen(EVENT_ROI_MODIFIED, () => guarded(refreshRois));
-  void listen(EVENT_DATASET_OPENED, () => {
+  void events.roiModified.listen(() => guarded(refreshRois));
+  void events.datasetOpened.listen(() => {
+    setDatasetOpen(true);
     state.activeRoi = null;
     return guarded(refreshRois);
   });
@@ -163,6 +164,7 @@ function main(): void {
     const step = c === "brush:bigger" ? 1 : -1;
     setState({ params: { ...state.params, sizePx: clampBrushSize(state.params.sizePx + step) } });
   });
+  mountMenus();
   renderTools();
   void guarded(refreshRois).catch(() => undefined);
   void publishState(state);

@@ -113,7 +113,7 @@ fn export(args: &ExportArgs) -> Result<ExitCode, Error> {
         rois: args.rois.clone(),
         comment: args.comment.clone(),
     };
-    let more = export_masks(&session, &dataset, format, &args.out, &options)?;
+    let more = export_masks(&session.rois, &dataset, format, &args.out, &options)?;
     for w in warnings.iter().chain(&more) {
         eprintln!("warning: {w}");
     }

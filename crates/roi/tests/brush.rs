@@ -6,14 +6,11 @@
 //! we do not copy).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
-
 use dafne_roi::{Brush, BrushShape};
 use serde_json::{json, Value};
 
 mod common;
-use common::{python, Rng};
+use common::{run_reference, Rng};
 
 const ROWS: usize = 61;
 const COLS: usize = 77;
@@ -53,14 +50,7 @@ fn every_brush_size_paints_the_pixels_the_original_paints() {
         json!({"rows": ROWS, "cols": COLS, "dabs": cases}).to_string(),
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/brush_reference.py");
-    let status = Command::new(python())
-        .arg(&script)
-        .arg(&request)
-        .arg(&response)
-        .status()
-        .expect("reference Python (run scripts/setup.sh --test)");
-    assert!(status.success(), "the original's brushes did not run");
+    run_reference("brush_reference.py", [&request, &response]);
     let expected: Vec<Vec<usize>> =
         serde_json::from_str(&std::fs::read_to_string(&response).unwrap()).unwrap();
     assert_eq!(expected.len(), dabs.len());

@@ -6,15 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use std::path::Path;
-use std::process::Command;
-
 use dafne_roi::contour::{contours_to_mask, mask_to_contours, Contour};
 use dafne_roi::SliceMask;
 use serde_json::{json, Value};
 
 mod common;
-use common::{data_dir, python, Rng};
+use common::{data_dir, run_reference, Rng};
 
 /// Runs the original on `cases`, one result per case.
 fn original(cases: Vec<Value>) -> Vec<Value> {
@@ -29,18 +26,7 @@ fn original(cases: Vec<Value>) -> Vec<Value> {
         serde_json::to_vec(&json!({ "cases": cases })).unwrap(),
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/contour_reference.py");
-    let out = Command::new(python())
-        .arg(&script)
-        .arg(&req)
-        .arg(&resp)
-        .output()
-        .expect("run the Python reference (../../.venv or $DAFNE_PYTHON)");
-    assert!(
-        out.status.success(),
-        "contour_reference.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_reference("contour_reference.py", [&req, &resp]);
     let v: Value = serde_json::from_slice(&std::fs::read(&resp).unwrap()).unwrap();
     let results = v["results"].as_array().unwrap().clone();
     assert_eq!(results.len(), n);

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use std::path::Path;
-use std::process::Command;
 
 use dafne_core::Voxels;
 use dafne_io::numpy::NpyArray;
@@ -17,7 +16,7 @@ use dafne_roi::morphology::{
 use dafne_roi::{Connectivity, SliceMask};
 
 mod common;
-use common::{python, Rng};
+use common::{read_npy_2d, run_reference, Rng};
 
 const AREAS: [usize; 4] = [2, 4, 25, 100];
 const MIN_SIZES: [usize; 2] = [2, 25];
@@ -165,14 +164,8 @@ fn write_npy_u8(path: &Path, rows: usize, cols: usize, data: &[u8]) {
 
 /// Reads the C-order uint8 or uint32 2-D arrays the reference script writes.
 fn read_npy(path: &Path) -> (usize, usize, Vec<u32>) {
-    let bytes = std::fs::read(path)
-        .unwrap_or_else(|e| panic!("reference output missing ({e}): {}", path.display()));
-    let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
-    assert!(!array.fortran_order, "{}", path.display());
-    let [rows, cols] = array.shape[..] else {
-        panic!("not 2-D: {:?}", array.shape)
-    };
-    let values = match array.voxels {
+    let (rows, cols, voxels) = read_npy_2d(path);
+    let values = match voxels {
         Voxels::U8(v) => v.into_iter().map(u32::from).collect(),
         Voxels::U32(v) => v,
         other => panic!("unexpected dtype {:?}: {}", other.dtype(), path.display()),
@@ -198,13 +191,6 @@ fn difference(cols: usize, ours: &[u32], reference: &[u32]) -> Option<String> {
 
 #[test]
 fn morphology_matches_scipy_and_skimage_bit_exactly() {
-    let python = python();
-    assert!(
-        python.exists(),
-        "reference Python not found at {}: run `scripts/setup.sh --test` (creates .venv with scipy \
-         and scikit-image from tests/reference/requirements.txt) or set DAFNE_PYTHON",
-        python.display()
-    );
     let dir = tempfile::tempdir().unwrap();
     let cases = cases();
     for (name, mask) in &cases {
@@ -217,18 +203,18 @@ fn morphology_matches_scipy_and_skimage_bit_exactly() {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/morphology.py");
-    let output = Command::new(&python)
-        .arg(&script)
-        .arg(dir.path())
-        .args(["--areas", &join(&AREAS), "--min-sizes", &join(&MIN_SIZES)])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    assert!(
-        output.status.success(),
-        "reference script failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+    let areas = join(&AREAS);
+    let min_sizes = join(&MIN_SIZES);
+    let dir_arg = dir.path().as_os_str().to_owned();
+    run_reference(
+        "morphology.py",
+        [
+            dir_arg.as_os_str(),
+            "--areas".as_ref(),
+            areas.as_ref(),
+            "--min-sizes".as_ref(),
+            min_sizes.as_ref(),
+        ],
     );
 
     let mut failures = Vec::new();

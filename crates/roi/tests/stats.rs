@@ -10,14 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use std::path::Path;
-use std::process::Command;
 
 use dafne_core::{Geometry, GeometrySource, LinearMap, Rescale, SeriesInfo, Volume, Voxels};
 use dafne_roi::stats::{self, RoiStats};
 use dafne_roi::{Edit, Editor, Mode, RoiSet, SliceMask};
 
 mod common;
-use common::{python, write_npy, Rng};
+use common::{read_npy_2d, run_reference, write_npy, Rng};
 
 const ROWS: usize = 45;
 const COLS: usize = 130; // three words per row, the last one partial
@@ -25,14 +24,8 @@ const SLICES: usize = 9;
 
 /// Reads the C-order float64 2-D array the reference script writes.
 fn read_npy_f64(path: &Path) -> (usize, usize, Vec<f64>) {
-    let bytes = std::fs::read(path)
-        .unwrap_or_else(|e| panic!("reference output missing ({e}): {}", path.display()));
-    let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
-    assert!(!array.fortran_order, "{}", path.display());
-    let [rows, cols] = array.shape[..] else {
-        panic!("not 2-D: {:?}", array.shape)
-    };
-    let Voxels::F64(values) = array.voxels else {
+    let (rows, cols, voxels) = read_npy_2d(path);
+    let Voxels::F64(values) = voxels else {
         panic!("not float64: {}", path.display())
     };
     assert_eq!(values.len(), rows * cols);
@@ -233,13 +226,6 @@ const COLUMNS: [&str; 12] = [
 
 #[test]
 fn statistics_match_numpy() {
-    let python = python();
-    assert!(
-        python.exists(),
-        "reference Python not found at {}: run `scripts/setup.sh --test` (creates .venv with numpy \
-         from tests/reference/requirements.txt) or set DAFNE_PYTHON",
-        python.display()
-    );
     let mut rng = Rng(20_260_427);
     let volume = volume(&mut rng);
     let set = rois(&mut rng);
@@ -255,18 +241,7 @@ fn statistics_match_numpy() {
         stats::to_csv(&slicewise, true),
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/stats.py");
-    let output = Command::new(&python)
-        .arg(&script)
-        .arg(dir.path())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    assert!(
-        output.status.success(),
-        "reference script failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_reference("stats.py", [dir.path()]);
 
     let (n, width, reference) = read_npy_f64(&dir.path().join("reference.npy"));
     assert_eq!(width, COLUMNS.len());

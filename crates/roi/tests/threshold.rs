@@ -18,7 +18,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
@@ -29,7 +28,7 @@ use dafne_roi::threshold::{
 };
 
 mod common;
-use common::{data_dir, python, Rng};
+use common::{data_dir, read_npy_2d, run_reference, Rng};
 
 /// The agreement the final masks must reach on every slice.
 const MIN_AGREEMENT: f64 = 0.995;
@@ -204,8 +203,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// ITK's 2-D MR example slices (PNG, 8-bit): the reference script converts them to .npy.
-fn png_cases(python: &Path, dir: &Path) -> Vec<Case> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/threshold.py");
+fn png_cases(dir: &Path) -> Vec<Case> {
     [
         ("n4_itk_fat_mri", "FatMRISlice.png"),
         ("n4_itk_brain_pd", "BrainProtonDensitySliceBorder20.png"),
@@ -213,25 +211,17 @@ fn png_cases(python: &Path, dir: &Path) -> Vec<Case> {
     .into_iter()
     .map(|(name, file)| {
         let source = data_dir().join("registration_itk").join(file);
-        let output = Command::new(python)
-            .arg(&script)
-            .arg(dir)
-            .arg("--png")
-            .arg(&source)
-            .arg(name)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        run_reference(
+            "threshold.py",
+            [
+                dir.as_os_str(),
+                "--png".as_ref(),
+                source.as_os_str(),
+                name.as_ref(),
+            ],
         );
-        let bytes = std::fs::read(dir.join(format!("{name}.png.npy"))).unwrap();
-        let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
-        let [rows, cols] = array.shape[..] else {
-            panic!("{name}: not 2-D: {:?}", array.shape)
-        };
-        let Voxels::F32(pixels) = array.voxels else {
+        let (rows, cols, voxels) = read_npy_2d(&dir.join(format!("{name}.png.npy")));
+        let Voxels::F32(pixels) = voxels else {
             panic!("{name}: not float32")
         };
         Case {
@@ -253,18 +243,11 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let python = python();
-        assert!(
-            python.exists(),
-            "reference Python not found at {}: run `scripts/setup.sh --test` (creates .venv with \
-             SimpleITK from tests/reference/requirements.txt) or set DAFNE_PYTHON",
-            python.display()
-        );
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threshold");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut cases = cases();
-        cases.extend(png_cases(&python, &dir));
+        cases.extend(png_cases(&dir));
         for c in &cases {
             let array = NpyArray {
                 shape: vec![c.rows, c.cols],
@@ -273,18 +256,7 @@ fn fixture() -> &'static Fixture {
             };
             dafne_io::numpy::write_npy(&array, &dir.join(format!("{}.in.npy", c.name))).unwrap();
         }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/threshold.py");
-        let output = Command::new(&python)
-            .arg(&script)
-            .arg(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-        assert!(
-            output.status.success(),
-            "reference script failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        run_reference("threshold.py", [&dir]);
         Fixture { dir, cases }
     })
 }
@@ -516,17 +488,15 @@ fn n4_speed_on_a_432_slice() {
             start.elapsed().as_secs_f64()
         })
         .fold(f64::MAX, f64::min);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/threshold.py");
-    let output = Command::new(python())
-        .arg(&script)
-        .arg(&fx.dir)
-        .args(["--time", &c.name, &REPEATS.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let repeats = REPEATS.to_string();
+    let output = run_reference(
+        "threshold.py",
+        [
+            fx.dir.as_os_str(),
+            "--time".as_ref(),
+            c.name.as_ref(),
+            repeats.as_ref(),
+        ],
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let words: Vec<&str> = stdout.split_whitespace().collect();

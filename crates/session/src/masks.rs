@@ -28,19 +28,18 @@ pub fn named_masks(rois: &RoiSet) -> Vec<NamedMasks> {
         .collect()
 }
 
-/// Adds imported ROIs to a session. A name the session already uses gets a ` (2)`, ` (3)`...
+/// Gives imported ROIs names the set does not use yet: a taken name gets a ` (2)`, ` (3)`...
 /// suffix, reported in the returned warnings, so nothing the user drew is overwritten.
-pub fn add_imported(
-    session: &mut Session,
-    imported: Vec<NamedMasks>,
-) -> Result<Vec<String>, SessionError> {
+pub fn uniquely_named(
+    rois: &RoiSet,
+    mut imported: Vec<NamedMasks>,
+) -> (Vec<NamedMasks>, Vec<String>) {
+    let mut taken: Vec<String> = rois.rois().iter().map(|r| r.name.clone()).collect();
     let mut warnings = Vec::new();
-    let mut rois: Vec<Roi> = session.rois.rois().to_vec();
-    let first_id = rois.iter().map(|r| r.id).max().unwrap_or(0) + 1;
-    for (id, named) in (first_id..).zip(imported) {
+    for named in &mut imported {
         let mut name = named.name.clone();
         let mut n = 2;
-        while rois.iter().any(|r| r.name == name) {
+        while taken.contains(&name) {
             name = format!("{} ({n})", named.name);
             n += 1;
         }
@@ -49,8 +48,23 @@ pub fn add_imported(
                 "a ROI named {:?} exists already; imported as {name:?}",
                 named.name
             ));
+            named.name = name.clone();
         }
-        let mut roi = Roi::new(id, name);
+        taken.push(name);
+    }
+    (imported, warnings)
+}
+
+/// Adds imported ROIs to a session, renamed by [`uniquely_named`].
+pub fn add_imported(
+    session: &mut Session,
+    imported: Vec<NamedMasks>,
+) -> Result<Vec<String>, SessionError> {
+    let (imported, warnings) = uniquely_named(&session.rois, imported);
+    let mut rois: Vec<Roi> = session.rois.rois().to_vec();
+    let first_id = rois.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+    for (id, named) in (first_id..).zip(imported) {
+        let mut roi = Roi::new(id, named.name);
         roi.masks = named.slices;
         rois.push(roi);
     }
@@ -93,13 +107,13 @@ pub struct ExportOptions {
 
 /// Writes the session's masks to `out`; returns warnings (e.g. overlaps a label map resolved).
 pub fn export_masks(
-    session: &Session,
+    rois: &RoiSet,
     dataset: &Dataset,
     format: MaskFormat,
     out: &Path,
     options: &ExportOptions,
 ) -> Result<Vec<String>, SessionError> {
-    let rois = selected(named_masks(&session.rois), &options.rois)?;
+    let rois = selected(named_masks(rois), &options.rois)?;
     let volume = &dataset.volume;
     let dicom = || DicomSource::for_volume(volume, &dataset.path);
     let report = match format {

@@ -3,6 +3,7 @@
 //! is a method here, so the Tauri shell only adapts arguments, and everything is testable
 //! without a window.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use dafne_roi::contour::Contour;
 use dafne_roi::session_file::Autosave;
 use dafne_roi::{Brush, BrushShape, Changed, Edit, Editor, Mode, RoiId, RoiSet, Stroke};
 
-use crate::masks::{add_imported, export_masks, import_masks, ExportOptions, MaskFormat};
+use crate::masks::{export_masks, import_masks, uniquely_named, ExportOptions, MaskFormat};
 use crate::recovery::{find_autosave, write_autosave, Recovered};
 use crate::sessions::{check_grid, new_session};
 use crate::tools::slice_values;
@@ -60,12 +61,18 @@ pub struct PaintStroke {
 pub struct Workspace {
     dataset: Dataset,
     editor: Editor,
-    /// Classifications, boxes and dataset id; its `rois` are not used (the editor has them).
-    meta: Session,
+    /// Model per slice and restrict-area box per slice (the session's metadata; the editor
+    /// holds the ROIs).
+    classifications: BTreeMap<usize, String>,
+    restrict_boxes: BTreeMap<usize, [usize; 4]>,
+    /// The initial display window, computed once when the dataset is opened.
+    window: [f32; 2],
     autosave: Autosave,
     app_dir: Option<PathBuf>,
     /// Counts every applied edit, undo and redo: what the autosave compares.
     changes: usize,
+    /// `changes` when the user last saved the ROIs (a session file or a mask export).
+    saved_changes: usize,
     /// An autosave found when the dataset was opened, offered to the user.
     recoverable: Option<Recovered>,
 }
@@ -82,14 +89,17 @@ impl Workspace {
         let mut warnings = dataset.warnings.clone();
         let recovery = find_autosave(&dataset, app_dir);
         warnings.extend(recovery.warnings);
-        let meta = new_session(&dataset);
+        let empty = new_session(&dataset);
         let workspace = Workspace {
-            editor: Editor::new(meta.rois.clone()),
+            editor: Editor::new(empty.rois),
+            window: initial_window(&dataset),
             dataset,
-            meta,
+            classifications: empty.classifications,
+            restrict_boxes: empty.restrict_boxes,
             autosave: Autosave::new(dafne_roi::session_file::DEFAULT_AUTOSAVE, Instant::now()),
             app_dir: app_dir.map(Path::to_path_buf),
             changes: 0,
+            saved_changes: 0,
             recoverable: recovery.found,
         };
         Ok((workspace, warnings))
@@ -111,7 +121,7 @@ impl Workspace {
             cols,
             slices,
             spacing_mm: v.geometry.spacing_mm(),
-            window: initial_window(&self.dataset),
+            window: self.window,
             description: v.info.description.clone().unwrap_or_default(),
         }
     }
@@ -246,12 +256,26 @@ impl Workspace {
     pub fn session(&self) -> Session {
         Session {
             rois: self.rois().clone(),
-            ..self.meta.clone()
+            classifications: self.classifications.clone(),
+            restrict_boxes: self.restrict_boxes.clone(),
+            dataset_id: Some(self.dataset.id()),
         }
     }
 
     pub fn save(&mut self, path: &Path) -> Result<(), SessionError> {
-        crate::sessions::save_session(path, &self.session())
+        crate::sessions::save_session(path, &self.session())?;
+        self.mark_saved();
+        Ok(())
+    }
+
+    /// Whether closing now would lose edits the user has not saved or exported.
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.changes != self.saved_changes
+    }
+
+    /// Records that the user's work is safe on disk (after a mask export, say).
+    pub fn mark_saved(&mut self) {
+        self.saved_changes = self.changes;
     }
 
     /// Replaces the ROIs and metadata with `session` (opening a session file, accepting a
@@ -260,11 +284,9 @@ impl Workspace {
         check_grid(&session, &self.dataset, Path::new("session"))?;
         // Deleting every ROI and adding the loaded ones would make many steps; a fresh editor
         // is what users expect after opening a file (the original also starts a new history).
-        self.editor = Editor::new(session.rois.clone());
-        self.meta = Session {
-            rois: RoiSet::new(0, 0, 0),
-            ..session
-        };
+        self.editor = Editor::new(session.rois);
+        self.classifications = session.classifications;
+        self.restrict_boxes = session.restrict_boxes;
         self.changes += 1;
         Ok(())
     }
@@ -291,20 +313,19 @@ impl Workspace {
         out: &Path,
         options: &ExportOptions,
     ) -> Result<Vec<String>, SessionError> {
-        export_masks(&self.session(), &self.dataset, format, out, options)
+        export_masks(self.rois(), &self.dataset, format, out, options)
     }
 
     /// Imports masks as new ROIs, all in one undo step (names already used get a suffix).
     pub fn import_masks(&mut self, path: &Path) -> Result<Vec<String>, SessionError> {
         let (masks, mut warnings) = import_masks(path, &self.dataset)?;
-        let mut session = self.session();
-        let before = session.rois.rois().len();
-        warnings.extend(add_imported(&mut session, masks)?);
-        let inserts = session.rois.rois()[before..]
-            .iter()
+        let (masks, renamed) = uniquely_named(self.rois(), masks);
+        warnings.extend(renamed);
+        let inserts = masks
+            .into_iter()
             .map(|roi| Edit::InsertRoi {
-                name: roi.name.clone(),
-                masks: roi.masks.clone(),
+                name: roi.name,
+                masks: roi.slices,
             })
             .collect();
         self.apply(Edit::Batch(inserts))?;

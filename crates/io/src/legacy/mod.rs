@@ -11,11 +11,17 @@
 //!
 //! Contours are returned as stored (knots, x = column, y = row); rasterising them for slices
 //! without a stored mask is dafne-roi's job.
+//!
+//! `model_file` reads the original's model files (`.model`, a dill pickle of weights, metadata
+//! and Python source) through the same VM, returning the source as text that is never run.
 
 mod bz2;
+mod model_file;
 mod numpy;
 mod pickle;
 mod roi_file;
+
+pub use model_file::{parse_model_file, read_model_file, LegacyArray, LegacyModelFile};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,7 +62,7 @@ pub struct LegacySlice {
     pub mask: Option<SliceMask>,
 }
 
-/// A failure reading an ROI file.
+/// A failure reading an ROI or model file.
 #[derive(Debug, thiserror::Error)]
 pub enum LegacyError {
     #[error("cannot read the ROI file ({source}): {}", path.display())]
@@ -69,9 +75,19 @@ pub enum LegacyError {
     /// From [`parse_roi_file`], which has no path.
     #[error("cannot load the ROI file: {0}")]
     Bytes(#[source] DecodeError),
+    #[error("cannot read the model file ({source}): {}", path.display())]
+    ReadModel {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot load the model file ({source}): {}", path.display())]
+    DecodeModel { path: PathBuf, source: DecodeError },
+    /// From [`parse_model_file`], which has no path.
+    #[error("cannot load the model file: {0}")]
+    ModelBytes(#[source] DecodeError),
 }
 
-/// What is wrong with the content of an ROI file.
+/// What is wrong with the content of an ROI or model file.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("bz2 data is corrupt: {reason}")]
@@ -82,9 +98,7 @@ pub enum DecodeError {
     Truncated { offset: usize },
     #[error("unknown or unsupported pickle opcode 0x{opcode:02x} at byte {offset}")]
     Opcode { opcode: u8, offset: usize },
-    #[error(
-        "the pickle refers to {global:?}, which is not a class of ROI files; refusing to load it"
-    )]
+    #[error("the pickle refers to {global:?}, which is not an allowed class; refusing to load it")]
     Forbidden { global: String },
     #[error("the pickle exceeds the {what} limit ({limit})")]
     Limit { what: &'static str, limit: usize },
@@ -92,6 +106,10 @@ pub enum DecodeError {
     Malformed { offset: usize, reason: String },
     #[error("not an ROI file: {reason}")]
     Structure { reason: String },
+    #[error("not a Dafne model file: {reason}")]
+    Model { reason: String },
+    #[error("model weight {index}: {reason}")]
+    Weight { index: usize, reason: String },
     #[error("ROI {roi:?} slice {slice}: {reason}")]
     Slice {
         roi: String,

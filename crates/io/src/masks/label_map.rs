@@ -78,9 +78,17 @@ impl LabelMap {
         let mut labels = vec![0u16; plane * slices];
         for (index, roi) in rois.iter().enumerate() {
             let label = (index + 1) as u16;
-            for (&slice, mask) in roi.slices.range(..slices) {
-                if mask.rows() != rows || mask.cols() != cols {
-                    continue;
+            for (&slice, mask) in &roi.slices {
+                if slice >= slices || mask.rows() != rows || mask.cols() != cols {
+                    return Err(MaskIoError::RoiGrid {
+                        roi: roi.name.clone(),
+                        rows,
+                        cols,
+                        slices,
+                        slice,
+                        mask_rows: mask.rows(),
+                        mask_cols: mask.cols(),
+                    });
                 }
                 let out = &mut labels[slice * plane..(slice + 1) * plane];
                 for (row, runs) in row_runs(mask) {
@@ -249,6 +257,16 @@ mod tests {
             .map(|p| (p.first.as_str(), p.second.as_str(), p.voxels))
             .collect();
         assert_eq!(pairs, vec![("A", "B", 1), ("A", "C", 1), ("B", "C", 1)]);
+    }
+
+    #[test]
+    fn a_roi_off_the_grid_is_an_error_not_skipped() {
+        let rois = [roi("A", 2, &[(0, 0)])];
+        assert!(matches!(
+            LabelMap::build(2, 3, 2, &rois, Overlap::LastWins),
+            Err(MaskIoError::RoiGrid { slice: 2, .. })
+        ));
+        assert!(LabelMap::build(2, 4, 3, &rois, Overlap::LastWins).is_err());
     }
 
     #[test]

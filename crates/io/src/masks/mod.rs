@@ -86,6 +86,17 @@ pub enum MaskIoError {
     Overlap(String),
     #[error(transparent)]
     Mask(#[from] dafne_core::MaskError),
+    /// A ROI that does not fit the grid it is written on (a caller's mistake, never skipped).
+    #[error("ROI {roi:?} does not fit a {rows} x {cols} x {slices} grid (slice {slice}, {mask_rows} x {mask_cols})")]
+    RoiGrid {
+        roi: String,
+        rows: usize,
+        cols: usize,
+        slices: usize,
+        slice: usize,
+        mask_rows: usize,
+        mask_cols: usize,
+    },
     #[error("more ROIs ({0}) than a label map can hold (65535)")]
     TooManyLabels(usize),
 }

@@ -51,6 +51,49 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// Runs `tests/reference/<script>` with `args` in the reference Python and returns its output;
+/// fails the test with the script's stderr when it does not succeed.
+pub fn run_reference<I, A>(script: &str, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let python = python();
+    assert!(
+        python.exists(),
+        "reference Python not found at {}: run `scripts/setup.sh --test` (creates .venv from \
+         tests/reference/requirements.txt) or set DAFNE_PYTHON",
+        python.display()
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/reference")
+        .join(script);
+    let output = std::process::Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A C-order 2-D array the reference scripts write: (rows, cols, values).
+pub fn read_npy_2d(path: &Path) -> (usize, usize, Voxels) {
+    let bytes = std::fs::read(path)
+        .unwrap_or_else(|e| panic!("reference output missing ({e}): {}", path.display()));
+    let array = dafne_io::numpy::read_npy_bytes(&bytes).unwrap();
+    assert!(!array.fortran_order, "{}", path.display());
+    let [rows, cols] = array.shape[..] else {
+        panic!("not 2-D: {:?}", array.shape)
+    };
+    (rows, cols, array.voxels)
+}
+
 /// The real-data kit: `$DAFNE_TEST_DATA`, else `../shared/data` beside the repository.
 pub fn data_dir() -> PathBuf {
     match std::env::var_os("DAFNE_TEST_DATA") {

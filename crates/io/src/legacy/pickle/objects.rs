@@ -1,11 +1,12 @@
 //! The objects a pickle may build: the allowlisted globals and what REDUCE, NEWOBJ and BUILD
-//! make of them (OrderedDicts, the original's ROI classes, numpy dtypes, arrays and scalars).
+//! make of them (OrderedDicts, the original's ROI classes, numpy dtypes, arrays and scalars, and
+//! the arrays that dill writes for model weights).
 
 use super::{Dict, Node, Value, Vm, MAX_COPIED_ITEMS};
 use crate::legacy::numpy::{self, Dtype, NdArray};
 use crate::legacy::DecodeError;
 
-/// The only globals a ROI file may name.
+/// The only globals an ROI or model file may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Global {
     OrderedDict,
@@ -17,6 +18,9 @@ pub(crate) enum Global {
     NumpyScalar,
     NumpyFromBuffer,
     CodecsEncode,
+    /// dill's `_create_array(f, args, state, npdict)`, i.e. `f(*args).__setstate__(state)`:
+    /// mapped onto the same `_reconstruct` + `ndarray.__setstate__` path, nothing is called.
+    DillCreateArray,
 }
 
 impl Global {
@@ -24,6 +28,8 @@ impl Global {
         let numpy_core = matches!(module, "numpy.core.multiarray" | "numpy._core.multiarray");
         let numpy_numeric = matches!(module, "numpy.core.numeric" | "numpy._core.numeric");
         let roi_module = matches!(module, "dafne.utils.ROIManager" | "utils.ROIManager");
+        // dill moved its internals from `dill.dill` to `dill._dill` in 0.3.
+        let dill = matches!(module, "dill._dill" | "dill.dill");
         Some(match name {
             "OrderedDict" if module == "collections" => Global::OrderedDict,
             "ROIManager" if roi_module => Global::RoiManager,
@@ -35,6 +41,7 @@ impl Global {
             "ndarray" if module == "numpy" => Global::NumpyNdarray,
             "dtype" if module == "numpy" => Global::NumpyDtype,
             "encode" if module == "_codecs" => Global::CodecsEncode,
+            "_create_array" if dill => Global::DillCreateArray,
             _ => return None,
         })
     }
@@ -50,6 +57,7 @@ impl Global {
             Global::NumpyScalar => "numpy scalar",
             Global::NumpyFromBuffer => "numpy _frombuffer",
             Global::CodecsEncode => "_codecs.encode",
+            Global::DillCreateArray => "dill _create_array",
         }
     }
 }
@@ -157,6 +165,34 @@ impl Vm<'_> {
                 self.charge(text.len())?;
                 let bytes = numpy::latin1_bytes(text).map_err(|r| self.bad(at, r))?;
                 return Ok(Value::Bytes(bytes));
+            }
+            Global::DillCreateArray => {
+                let (f, reconstruct_args, state) = match args.as_slice() {
+                    [f, a, s] => (f, a, s),
+                    [f, a, s, npdict] => {
+                        // An ndarray subclass's instance attributes: plain weights have none.
+                        let empty = matches!(npdict, Value::None)
+                            || matches!(self.node(npdict), Some(Node::Dict(d)) if d.entries.is_empty());
+                        if !empty {
+                            return Err(self.bad(at, "dill _create_array with array attributes"));
+                        }
+                        (f, a, s)
+                    }
+                    _ => return Err(self.bad(at, "dill _create_array needs 3 or 4 arguments")),
+                };
+                if !matches!(f, Value::Global(Global::NumpyReconstruct)) {
+                    return Err(
+                        self.bad(at, "dill _create_array of something else than _reconstruct")
+                    );
+                }
+                let reconstruct_args = self.tuple_items(reconstruct_args, at, "_reconstruct")?;
+                if !matches!(
+                    reconstruct_args.first(),
+                    Some(Value::Global(Global::NumpyNdarray))
+                ) {
+                    return Err(self.bad(at, "numpy _reconstruct of something else than ndarray"));
+                }
+                Node::Array(Some(self.array_state(state, at)?))
             }
             Global::RoiManager | Global::RoiAndMaskPair | Global::NumpyNdarray => {
                 return Err(self.bad(at, format!("{} cannot be called", global.name())))
