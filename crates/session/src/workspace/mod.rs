@@ -19,6 +19,14 @@ use crate::sessions::{check_grid, new_session};
 use crate::tools::slice_values;
 use crate::{Dataset, Session, SessionError};
 
+mod contours;
+mod edits;
+mod meta;
+
+pub use contours::ContourOp;
+pub use dafne_roi::{BoolOp, Output};
+pub use edits::{Morphology, MAX_RADIUS_PX};
+
 /// What the UI needs to lay out a dataset.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DatasetInfo {
@@ -30,6 +38,9 @@ pub struct DatasetInfo {
     /// The initial display window (low, high): 0 to the 90th percentile, as the original.
     pub window: [f32; 2],
     pub description: String,
+    /// Voxel (column, row, slice) to patient LPS mm, row-major 4 x 4: the status line's
+    /// position.
+    pub affine_lps: [[f64; 4]; 4],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +134,7 @@ impl Workspace {
             spacing_mm: v.geometry.spacing_mm(),
             window: self.window,
             description: v.info.description.clone().unwrap_or_default(),
+            affine_lps: v.geometry.affine_lps,
         }
     }
 
