@@ -4,7 +4,7 @@
 
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::commands::{edit, view, RoiModified};
+use crate::commands::{contour, edit, view, RoiModified};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -23,6 +23,20 @@ pub fn builder() -> Builder<tauri::Wry> {
             edit::paint,
             edit::undo,
             edit::redo,
+            edit::delete_roi,
+            edit::rename_roi,
+            edit::copy_roi,
+            edit::combine_rois,
+            edit::remove_overlap,
+            edit::clear_slice,
+            edit::morphology,
+            edit::auto_threshold,
+            contour::roi_contours,
+            contour::edit_contour,
+            contour::slice_meta,
+            contour::set_classification,
+            contour::set_restrict_box,
+            contour::restrict_box_to_all,
             // files
         ])
         .events(collect_events![RoiModified, view::DatasetOpened])

@@ -21,6 +21,36 @@ export const commands = {
 	paint: (stroke: PaintStrokeDto_Deserialize) => __TAURI_INVOKE<RoiModified>("paint", { stroke }),
 	undo: () => __TAURI_INVOKE<RoiModified | null>("undo"),
 	redo: () => __TAURI_INVOKE<RoiModified | null>("redo"),
+	deleteRoi: (roi: number) => __TAURI_INVOKE<RoiModified>("delete_roi", { roi }),
+	renameRoi: (roi: number, name: string) => __TAURI_INVOKE<RoiModified>("rename_roi", { roi, name }),
+	/**  A deep copy of `roi` named `name`; returns the copy's id. */
+	copyRoi: (roi: number, name: string) => __TAURI_INVOKE<number>("copy_roi", { roi, name }),
+	/**
+	 *  `rois[0] op rois[1] op ...` on every slice, into an existing ROI or a new one; returns the
+	 *  new ROI's id when one was made.
+	 */
+	combineRois: (rois: number[], op: BoolOpDto, output: CombineOutputDto_Deserialize) => __TAURI_INVOKE<number | null>("combine_rois", { rois, op, output }),
+	/**  "Remove overlap" (`r`): `roi` subtracted from every other ROI on `slice`. */
+	removeOverlap: (roi: number, slice: number) => __TAURI_INVOKE<RoiModified>("remove_overlap", { roi, slice }),
+	/**  "Clear": empties `roi` on `slice`. */
+	clearSlice: (roi: number, slice: number) => __TAURI_INVOKE<RoiModified>("clear_slice", { roi, slice }),
+	/**  Grow, shrink, despeckle or fill holes (area radius²) on `roi` of `slice`. */
+	morphology: (roi: number, slice: number, op: MorphologyDto, radiusPx: number) => __TAURI_INVOKE<RoiModified>("morphology", { roi, slice, op, radiusPx }),
+	/**  Auto Threshold on `roi`, or on every ROI of the slice when `roi` is null. */
+	autoThreshold: (roi: number | null, slice: number) => __TAURI_INVOKE<RoiModified>("auto_threshold", { roi, slice }),
+	/**  The sub-ROIs of `roi` on `slice`: stored, or traced from the mask. */
+	roiContours: (roi: number, slice: number) => __TAURI_INVOKE<SubRoiDto[]>("roi_contours", { roi, slice }),
+	editContour: (roi: number, slice: number, op: ContourOpDto) => __TAURI_INVOKE<RoiModified>("edit_contour", { roi, slice, op }),
+	sliceMeta: (slice: number) => __TAURI_INVOKE<SliceMetaDto_Serialize>("slice_meta", { slice }),
+	/**
+	 *  Sets the classification of `slice`, or of every slice when `slice` is null; a null or
+	 *  "None" class clears it. Emits an empty `RoiModified` so both windows refresh.
+	 */
+	setClassification: (slice: number | null, class: string | null) => __TAURI_INVOKE<null>("set_classification", { slice, class }),
+	/**  Sets (or with null resets) the restrict-area box of `slice`. */
+	setRestrictBox: (slice: number, area: [number, number, number, number] | null) => __TAURI_INVOKE<null>("set_restrict_box", { slice, area }),
+	/**  "Copy to all" (the box of `slice` on every slice) or, with `reset`, "Reset all". */
+	restrictBoxToAll: (slice: number, reset: boolean) => __TAURI_INVOKE<null>("restrict_box_to_all", { slice, reset }),
 };
 
 /** Events */
@@ -30,12 +60,33 @@ export const events = {
 };
 
 /* Types */
+/**  ROI > Combine's operations. */
+export type BoolOpDto = "union" | "subtraction" | "intersection" | "exclusion";
+
 export type BrushShapeDto = "square" | "circle";
+
+/**  Where a combination goes: `existing` (a ROI id) or `newName`, exactly one. */
+export type CombineOutputDto = CombineOutputDto_Serialize | CombineOutputDto_Deserialize;
+
+/**  Where a combination goes: `existing` (a ROI id) or `newName`, exactly one. */
+export type CombineOutputDto_Deserialize = {
+	existing?: number | null,
+	newName?: string | null,
+};
+
+/**  Where a combination goes: `existing` (a ROI id) or `newName`, exactly one. */
+export type CombineOutputDto_Serialize = {
+	existing: number | null,
+	newName: string | null,
+};
 
 export type CommandError = {
 	kind: ErrorKind,
 	message: string,
 };
+
+/**  One contour gesture on sub-ROI `sub` (points in voxels, `[x, y]`). */
+export type ContourOpDto = { kind: "addKnot"; sub: number; at: [(number | null), (number | null)] } | { kind: "moveKnot"; sub: number; from: [(number | null), (number | null)]; to: [(number | null), (number | null)] } | { kind: "removeKnot"; sub: number; at: [(number | null), (number | null)] } | { kind: "translate"; sub: number; by: [(number | null), (number | null)] } | { kind: "rotate"; sub: number; angleRad: number | null } | { kind: "snap"; sub: number } | { kind: "simplify"; sub: number } | { kind: "deleteSubRoi"; sub: number };
 
 export type DatasetInfoDto = {
 	rows: number,
@@ -44,6 +95,8 @@ export type DatasetInfoDto = {
 	spacingMm: [number, number, number],
 	window: [number, number],
 	description: string,
+	/**  Voxel (column, row, slice) to patient LPS mm, row-major 4 x 4. */
+	affineLps: [([number, number, number, number]), ([number, number, number, number]), ([number, number, number, number]), ([number, number, number, number])],
 };
 
 /**  Sent to every window when a dataset has been opened. */
@@ -66,6 +119,8 @@ export type ErrorKind =
 "Cancelled" | 
 /**  A bug: the UI should show it and save the ROIs. */
 "Internal";
+
+export type MorphologyDto = "grow" | "shrink" | "despeckle" | "fillHoles";
 
 export type OpenReply = {
 	info: DatasetInfoDto,
@@ -114,6 +169,34 @@ export type RoiInfoDto = {
 export type RoiModified = {
 	masks: ([number, number])[],
 	rois: number[],
+};
+
+/**  What the Toolbox and the Image Window show for one slice besides the ROIs. */
+export type SliceMetaDto = SliceMetaDto_Serialize | SliceMetaDto_Deserialize;
+
+/**  What the Toolbox and the Image Window show for one slice besides the ROIs. */
+export type SliceMetaDto_Deserialize = {
+	classification?: string | null,
+	/**  Every classification used in the session (the combo's entries besides "None"). */
+	classificationNames: string[],
+	/**  (row, col, height, width) in pixels; null: the whole image. */
+	restrictBox?: [number, number, number, number] | null,
+};
+
+/**  What the Toolbox and the Image Window show for one slice besides the ROIs. */
+export type SliceMetaDto_Serialize = {
+	classification: string | null,
+	/**  Every classification used in the session (the combo's entries besides "None"). */
+	classificationNames: string[],
+	/**  (row, col, height, width) in pixels; null: the whole image. */
+	restrictBox: [number, number, number, number] | null,
+};
+
+/**  A sub-ROI's knots `[x = column, y = row]` in voxels. */
+export type SubRoiDto = {
+	knots: ([number, number])[],
+	/**  The drawn curve through the knots, pixel centres (empty under 4 knots). */
+	curve: ([number, number])[],
 };
 
 /* Tauri Specta runtime */

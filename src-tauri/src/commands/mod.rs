@@ -2,6 +2,7 @@
 //! shapes in, DTOs or raw bytes out) and holds no logic of its own. Every command is listed in
 //! [`crate::ipc::builder`], which also generates `ui/src/bindings.ts`.
 
+pub mod contour;
 pub mod edit;
 pub mod view;
 

@@ -23,6 +23,9 @@ pub struct DatasetInfoDto {
     #[specta(type = [specta_typescript::Number; 2])]
     pub window: [f32; 2],
     pub description: String,
+    /// Voxel (column, row, slice) to patient LPS mm, row-major 4 x 4.
+    #[specta(type = [[specta_typescript::Number; 4]; 4])]
+    pub affine_lps: [[f64; 4]; 4],
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -38,6 +41,7 @@ impl From<DatasetInfo> for DatasetInfoDto {
             spacing_mm: i.spacing_mm,
             window: i.window,
             description: i.description,
+            affine_lps: i.affine_lps,
         }
     }
 }
