@@ -5,12 +5,15 @@ import { commands, events } from "./bindings";
 import type {
   BrushShapeDto,
   CommandError,
+  ContourOpDto,
   DatasetInfoDto,
   ErrorKind,
   OpenReply,
   PaintStrokeDto_Deserialize,
   RoiInfoDto,
   RoiModified,
+  SliceMetaDto_Serialize,
+  SubRoiDto,
 } from "./bindings";
 
 export { events };
@@ -19,6 +22,9 @@ export type DatasetInfo = DatasetInfoDto;
 export type RoiInfo = RoiInfoDto;
 export type BrushShape = BrushShapeDto;
 export type PaintStroke = PaintStrokeDto_Deserialize;
+export type ContourOp = ContourOpDto;
+export type SubRoiKnots = SubRoiDto;
+export type SliceMeta = SliceMetaDto_Serialize;
 /** What changed after an edit (the same shape as the `RoiModified` event). */
 export type Changed = RoiModified;
 

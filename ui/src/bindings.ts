@@ -44,9 +44,9 @@ export const commands = {
 	sliceMeta: (slice: number) => __TAURI_INVOKE<SliceMetaDto_Serialize>("slice_meta", { slice }),
 	/**
 	 *  Sets the classification of `slice`, or of every slice when `slice` is null; a null or
-	 *  "None" class clears it. Emits an empty `RoiModified` so both windows refresh.
+	 *  "None" classification clears it. Emits an empty `RoiModified` so both windows refresh.
 	 */
-	setClassification: (slice: number | null, class: string | null) => __TAURI_INVOKE<null>("set_classification", { slice, class }),
+	setClassification: (slice: number | null, classification: string | null) => __TAURI_INVOKE<null>("set_classification", { slice, classification }),
 	/**  Sets (or with null resets) the restrict-area box of `slice`. */
 	setRestrictBox: (slice: number, area: [number, number, number, number] | null) => __TAURI_INVOKE<null>("set_restrict_box", { slice, area }),
 	/**  "Copy to all" (the box of `slice` on every slice) or, with `reset`, "Reset all". */

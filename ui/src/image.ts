@@ -1,20 +1,29 @@
 // The Image Window: draws the current slice with window/level and the ROIs over it, routes
-// left-drag gestures to the active tool, right-drag to window/level, wheel and arrow keys to
-// the slice, and shows slice / position / intensity in the status line. View state (slice,
-// window, zoom, pan) lives here; ROI pixels are fetched from Rust after each change.
-import { api, errorMessage, events, type DatasetInfo, type RoiInfo } from "./api";
-import { roiRgb } from "./colours";
-import { INITIAL_STATE, onState, requestState, sendCommand, type SharedState } from "./shared";
-import { brushSizeStep, toolByName, type Gesture } from "./tools/registry";
+// left-drag gestures to the active tool, right-drag to window/level (ROIs hidden meanwhile,
+// double right-click resets), middle-drag to pan, Alt/Shift+wheel to zoom, wheel and arrows
+// to the slice, and shows slice / voxel / LPS mm / intensity / W/L in the status line. View
+// state (slice, window, zoom, pan) lives here. Slices and labels are cached, so scrolling back
+// and dragging the window draw from memory; the ROIs are fetched again after each change.
+import { api, errorMessage, events, type DatasetInfo, type RoiInfo, type RoiModified, type SliceMeta } from "./api";
+import { HIDE_ROIS_ON_RIGHT_CLICK, labelLut } from "./colours";
+import { form } from "./dialogs";
+import { drawContours, drawRestrictBox, paintLabels, statusText } from "./imagedraw";
+import { INITIAL_STATE, onCommand, onState, publishSlice, requestState, sendCommand, type SharedState, type UiCommand } from "./shared";
+import { shortcutFor } from "./shortcuts";
+import { SliceCache } from "./slicecache";
+import { heldTool as heldToolOf, toolByName, type Gesture, type SubRoi } from "./tools/registry";
 import {
   canvasToIjk,
   dragWindow,
   fitSlice,
+  IDENTITY_VIEW,
+  parseSliceNumber,
   renderGrey,
   stepSlice,
   valueRange,
-  voxelAt,
+  zoomAt,
   type ViewFit,
+  type ViewTransform,
   type Window,
 } from "./view";
 
@@ -33,24 +42,40 @@ interface Loaded {
   rois: RoiInfo[];
   image: HTMLCanvasElement;
   overlay: HTMLCanvasElement;
+  /** Contour mode: every ROI's sub-ROIs on the slice. */
+  contours: Map<number, SubRoi[]>;
+  meta: SliceMeta | null;
+  cache: SliceCache;
 }
 
 let data: Loaded | null = null;
 let shared: SharedState = INITIAL_STATE;
+let view: ViewTransform = IDENTITY_VIEW;
 let gesture: Gesture | null = null;
 let pointerIjk: [number, number] | null = null;
 let windowDrag: { x: number; y: number; start: Window } | null = null;
+let panDrag: { x: number; y: number; start: ViewTransform } | null = null;
 let frameQueued = false;
-let heldTool: string | null = null;
+let held: "Shift" | "Control" | null = null;
 let lastRightPress = -Infinity;
 
-/** Slice index, draw count and last frame time: read by the end-to-end tests. */
-const probe = { slice: 0, frames: 0, lastFrameMs: 0 };
+/** What the end-to-end tests read: slice, draw count, frame time, view, knots drawn. */
+const probe = { slice: 0, frames: 0, lastFrameMs: 0, zoom: 1, panCanvas: [0, 0] as readonly [number, number], knotsDrawn: 0, mode: "mask" };
 (window as unknown as { dafneImage: typeof probe }).dafneImage = probe;
 
-function currentFit(d: Loaded): ViewFit {
+function canvasSize(): [number, number] {
   const r = canvas.getBoundingClientRect();
-  return fitSlice(d.info.cols, d.info.rows, [d.info.spacingMm[0], d.info.spacingMm[1]], r.width, r.height);
+  return [r.width, r.height];
+}
+
+function baseOf(d: Loaded) {
+  const [widthCanvas, heightCanvas] = canvasSize();
+  return { cols: d.info.cols, rows: d.info.rows, spacingMm: [d.info.spacingMm[0], d.info.spacingMm[1]] as const, widthCanvas, heightCanvas };
+}
+
+function currentFit(d: Loaded): ViewFit {
+  const b = baseOf(d);
+  return fitSlice(b.cols, b.rows, b.spacingMm, b.widthCanvas, b.heightCanvas, view.zoom, view.panCanvas);
 }
 
 function requestFrame(): void {
@@ -72,31 +97,21 @@ function paintOverlay(d: Loaded): void {
   const g = d.overlay.getContext("2d");
   if (!g) return;
   const img = g.createImageData(d.info.cols, d.info.rows);
-  const labels = d.labels;
-  if (labels) {
+  if (d.labels) {
     const active = d.rois.findIndex((r) => r.id === shared.activeRoi) + 1;
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i] ?? 0;
-      if (l === 0) continue;
-      const [r, gr, b] = l === active ? [255, 0, 0] : roiRgb(l);
-      const o = i * 4;
-      img.data[o] = r;
-      img.data[o + 1] = gr;
-      img.data[o + 2] = b;
-      img.data[o + 3] = 110;
-    }
+    paintLabels(d.labels, labelLut(d.rois.length, active, shared.params.opacityPct), img.data);
   }
   g.putImageData(img, 0, 0);
 }
 
 /** Keeps the canvas's backing store at its laid-out size (else the slice is stretched). */
-function fitBackingStore(r: DOMRect): void {
+function fitBackingStore(w: number, h: number): void {
   const dpr = window.devicePixelRatio || 1;
-  const w = Math.max(1, Math.round(r.width * dpr));
-  const h = Math.max(1, Math.round(r.height * dpr));
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.width = w;
-    canvas.height = h;
+  const bw = Math.max(1, Math.round(w * dpr));
+  const bh = Math.max(1, Math.round(h * dpr));
+  if (canvas.width !== bw || canvas.height !== bh) {
+    canvas.width = bw;
+    canvas.height = bh;
   }
   ctx2d.setTransform(dpr, 0, 0, dpr, 0, 0);
 }
@@ -104,76 +119,126 @@ function fitBackingStore(r: DOMRect): void {
 function draw(): void {
   frameQueued = false;
   const t0 = performance.now();
-  const r = canvas.getBoundingClientRect();
-  fitBackingStore(r);
+  const [w, h] = canvasSize();
+  fitBackingStore(w, h);
   ctx2d.fillStyle = "#000";
-  ctx2d.fillRect(0, 0, r.width, r.height);
+  ctx2d.fillRect(0, 0, w, h);
   const d = data;
   if (d) {
     const fit = currentFit(d);
-    const w = d.info.cols * fit.voxelWCanvas;
-    const h = d.info.rows * fit.voxelHCanvas;
+    const sw = d.info.cols * fit.voxelWCanvas;
+    const sh = d.info.rows * fit.voxelHCanvas;
     ctx2d.imageSmoothingEnabled = false;
-    ctx2d.drawImage(d.image, fit.offsetXCanvas, fit.offsetYCanvas, w, h);
-    // The original hides the ROIs while the right button adjusts the window.
-    if (!windowDrag) ctx2d.drawImage(d.overlay, fit.offsetXCanvas, fit.offsetYCanvas, w, h);
+    ctx2d.drawImage(d.image, fit.offsetXCanvas, fit.offsetYCanvas, sw, sh);
+    const hidden = HIDE_ROIS_ON_RIGHT_CLICK && windowDrag !== null;
+    if (!hidden) {
+      if (shared.mode === "mask") ctx2d.drawImage(d.overlay, fit.offsetXCanvas, fit.offsetYCanvas, sw, sh);
+      else probe.knotsDrawn = drawContours(ctx2d, fit, d.contours, shared.activeRoi, shared.subRoi);
+      if (d.meta?.restrictBox) drawRestrictBox(ctx2d, fit, d.meta.restrictBox);
+    }
     gesture?.renderOverlay(ctx2d, fit);
-    const tool = toolByName(heldTool ?? shared.tool);
-    if (pointerIjk && tool && !windowDrag) tool.renderCursor(ctx2d, fit, pointerIjk[0], pointerIjk[1], shared.params);
+    const tool = currentTool();
+    if (pointerIjk && tool?.renderCursor && !windowDrag && !panDrag) tool.renderCursor(ctx2d, fit, pointerIjk[0], pointerIjk[1], shared.params);
   }
   probe.frames++;
   probe.lastFrameMs = performance.now() - t0;
 }
 
+function currentTool() {
+  const h = held ? heldToolOf(shared.mode, held) : undefined;
+  return h ?? toolByName(shared.tool);
+}
+
 function updateStatus(): void {
   const d = data;
-  if (!d) {
-    statusLine.textContent = "No data loaded";
-    return;
-  }
-  let text = `slice ${d.slice + 1}/${d.info.slices}  W/L ${d.window[0].toFixed(0)}..${d.window[1].toFixed(0)}`;
-  const v = pointerIjk ? voxelAt(pointerIjk[0], pointerIjk[1], d.info.cols, d.info.rows) : null;
-  if (v && d.values) {
-    const [c, rw] = v;
-    const [sx, sy] = d.info.spacingMm;
-    const value = d.values[rw * d.info.cols + c] ?? NaN;
-    text += `  x ${c} y ${rw} (${(c * sx).toFixed(1)}, ${(rw * sy).toFixed(1)} mm)  intensity ${value.toFixed(1)}`;
-  }
-  statusLine.textContent = text;
+  statusLine.textContent = d ? statusText(d.info, d.slice, d.window, view.zoom, pointerIjk, d.values) : "No data loaded";
 }
 
 function showError(e: unknown): void {
   statusLine.textContent = `error: ${errorMessage(e)}`;
 }
 
+function setView(next: ViewTransform): void {
+  view = next;
+  probe.zoom = view.zoom;
+  probe.panCanvas = view.panCanvas;
+  updateStatus();
+  requestFrame();
+}
+
+/** Contours of every ROI on the slice (contour mode only: tracing costs). */
+async function loadContours(d: Loaded, slice: number): Promise<void> {
+  if (shared.mode !== "contour") return;
+  const all = await Promise.all(d.rois.map(async (r) => [r.id, await api.roiContours(r.id, slice)] as const));
+  if (data !== d || d.slice !== slice) return;
+  d.contours = new Map(all.filter(([, s]) => s.length > 0));
+  requestFrame();
+}
+
+async function loadMeta(d: Loaded, slice: number): Promise<void> {
+  const meta = await api.sliceMeta(slice);
+  if (data !== d || d.slice !== slice) return;
+  d.meta = meta;
+  requestFrame();
+}
+
+/** Shows `d.slice`: from the cache at once when it is there, else after fetching it. */
 async function loadSlice(): Promise<void> {
   const d = data;
   if (!d) return;
   const slice = d.slice;
-  const [values, labels] = await Promise.all([api.slicePixels(slice), api.sliceLabels(slice)]);
+  probe.slice = slice;
+  void publishSlice(slice);
+  const cached = d.cache.get(slice);
+  if (cached) show(d, cached.values, cached.labels);
+  const [values, labels] = await Promise.all([
+    cached ? cached.values : api.slicePixels(slice),
+    cached?.labels ?? api.sliceLabels(slice),
+  ]);
+  d.cache.put(slice, values, labels);
   if (data !== d || d.slice !== slice) return; // a newer request superseded this one
+  if (!cached?.labels) show(d, values, labels);
+  void Promise.all([loadContours(d, slice), loadMeta(d, slice)]).catch(showError);
+  prefetch(d, slice);
+}
+
+function show(d: Loaded, values: Float32Array, labels: Uint16Array | null): void {
   d.values = values;
   d.labels = labels;
   if (d.range <= 0) {
     const [lo, hi] = valueRange(values);
     d.range = hi - lo;
   }
-  probe.slice = slice;
   paintImage(d);
   paintOverlay(d);
   updateStatus();
   requestFrame();
 }
 
-async function refreshRois(): Promise<void> {
+/** The neighbouring slices' pixels, so the next scroll step draws from memory. */
+function prefetch(d: Loaded, slice: number): void {
+  for (const s of [slice + 1, slice - 1]) {
+    if (s < 0 || s >= d.info.slices || d.cache.get(s)) continue;
+    void Promise.all([api.slicePixels(s), api.sliceLabels(s)])
+      .then(([v, l]) => data === d && d.cache.put(s, v, l))
+      .catch(() => undefined);
+  }
+}
+
+async function refreshRois(changed?: RoiModified): Promise<void> {
   const d = data;
   if (!d) return;
-  const [rois, labels] = await Promise.all([api.roiList(), api.sliceLabels(d.slice)]);
-  if (data !== d) return;
+  if (!changed || changed.rois.length > 0) d.cache.dropLabels();
+  else for (const [, s] of changed.masks) d.cache.dropLabels(s);
+  const slice = d.slice;
+  const [rois, labels] = await Promise.all([api.roiList(), api.sliceLabels(slice)]);
+  if (data !== d || d.slice !== slice) return;
   d.rois = rois;
   d.labels = labels;
+  d.cache.putLabels(slice, labels);
   paintOverlay(d);
   requestFrame();
+  await Promise.all([loadContours(d, slice), loadMeta(d, slice)]);
 }
 
 function openInfo(info: DatasetInfo): void {
@@ -193,17 +258,65 @@ function openInfo(info: DatasetInfo): void {
     rois: [],
     image: make(),
     overlay: make(),
+    contours: new Map(),
+    meta: null,
+    cache: new SliceCache(info.rows * info.cols),
   };
+  view = IDENTITY_VIEW;
   void Promise.all([loadSlice(), refreshRois()]).catch(showError);
 }
 
-function goToSlice(delta: number): void {
+function goToSlice(slice: number): void {
   const d = data;
   if (!d) return;
-  const next = stepSlice(d.slice, delta, d.info.slices);
+  const next = stepSlice(slice, 0, d.info.slices);
   if (next === d.slice) return;
   d.slice = next;
+  d.contours = new Map();
   void loadSlice().catch(showError);
+}
+
+const stepBy = (delta: number) => data && goToSlice(data.slice + delta);
+
+async function goToDialog(): Promise<void> {
+  const d = data;
+  if (!d) return;
+  const a = await form("Go to image", [
+    { key: "slice", label: `Image (1–${d.info.slices})`, kind: "number", value: d.slice + 1, min: 1, max: d.info.slices },
+  ]);
+  if (!a) return;
+  const s = parseSliceNumber(String(a.slice), d.info.slices);
+  if (s === null) statusLine.textContent = `there is no image ${String(a.slice)} (1–${d.info.slices})`;
+  else goToSlice(s);
+}
+
+function zoomBy(factor: number, atCanvas?: readonly [number, number]): void {
+  const d = data;
+  if (!d) return;
+  const [w, h] = canvasSize();
+  setView(zoomAt(view, factor, atCanvas ?? [w / 2, h / 2], baseOf(d)));
+}
+
+function runCommand(c: UiCommand): void {
+  const d = data;
+  if (c === "view:zoomIn") zoomBy(1.25);
+  else if (c === "view:zoomOut") zoomBy(0.8);
+  else if (c === "view:fit") setView(IDENTITY_VIEW);
+  else if (c === "view:resetWindow" && d) resetWindow(d);
+  else if (c === "view:goTo") void goToDialog().catch(showError);
+  else if (c === "roi:removeOverlap") removeOverlap();
+}
+
+function resetWindow(d: Loaded): void {
+  d.window = d.info.window;
+  paintImage(d);
+  updateStatus();
+  requestFrame();
+}
+
+function removeOverlap(): void {
+  if (!data || shared.activeRoi === null) return;
+  void api.removeOverlap(shared.activeRoi, data.slice).catch(showError);
 }
 
 function pointerPos(e: PointerEvent | WheelEvent): [number, number] {
@@ -225,25 +338,38 @@ canvas.addEventListener("pointerdown", (e) => {
   const [x, y] = pointerPos(e);
   if (e.button === 2) {
     // A second right press within 300 ms resets the window, as the original's double click.
-    if (e.timeStamp - lastRightPress < 300) {
-      d.window = d.info.window;
-      paintImage(d);
-    }
+    if (e.timeStamp - lastRightPress < 300) resetWindow(d);
     lastRightPress = e.timeStamp;
     windowDrag = { x, y, start: d.window };
     requestFrame();
     return;
   }
-  if (e.button !== 0) return;
-  const tool = toolByName(heldTool ?? shared.tool);
-  if (!tool) return;
-  if (shared.activeRoi === null) {
-    statusLine.textContent = "add a ROI in the Toolbox before painting";
+  if (e.button === 1) {
+    e.preventDefault();
+    panDrag = { x, y, start: view };
     return;
   }
-  const [xi, yi] = canvasToIjk(currentFit(d), x, y);
+  if (e.button !== 0) return;
+  const tool = currentTool();
+  if (!tool) return;
+  if (shared.activeRoi === null) {
+    statusLine.textContent = "add a ROI in the Toolbox before editing";
+    return;
+  }
+  const fit = currentFit(d);
+  const [xi, yi] = canvasToIjk(fit, x, y);
   gesture = tool.begin(
-    { slice: d.slice, cols: d.info.cols, rows: d.info.rows, roi: shared.activeRoi, params: shared.params },
+    {
+      slice: d.slice,
+      cols: d.info.cols,
+      rows: d.info.rows,
+      roi: shared.activeRoi,
+      params: shared.params,
+      subRois: d.contours.get(shared.activeRoi) ?? [],
+      subRoi: shared.subRoi,
+      // 2 voxels as the original, or 6 CSS px when zoomed out.
+      pickRadiusVoxels: Math.max(2, 6 / fit.voxelWCanvas),
+    },
     xi,
     yi,
   );
@@ -254,8 +380,11 @@ canvas.addEventListener("pointermove", (e) => {
   const d = data;
   if (!d) return;
   const [x, y] = pointerPos(e);
-  const fit = currentFit(d);
-  pointerIjk = canvasToIjk(fit, x, y);
+  if (panDrag) {
+    const s = panDrag.start;
+    setView({ zoom: s.zoom, panCanvas: [s.panCanvas[0] + x - panDrag.x, s.panCanvas[1] + y - panDrag.y] });
+  }
+  pointerIjk = canvasToIjk(currentFit(d), x, y);
   if (windowDrag) {
     d.window = dragWindow(windowDrag.start, x - windowDrag.x, y - windowDrag.y, d.range);
     paintImage(d);
@@ -267,6 +396,7 @@ canvas.addEventListener("pointermove", (e) => {
 });
 
 function endPointer(): void {
+  panDrag = null;
   if (windowDrag) {
     windowDrag = null;
     requestFrame();
@@ -276,7 +406,7 @@ function endPointer(): void {
   // Keep the preview on screen until the real mask has arrived.
   void g
     .end()
-    .then(refreshRois)
+    .then(() => refreshRois())
     .catch(showError)
     .finally(() => {
       if (gesture === g) gesture = null;
@@ -295,39 +425,57 @@ canvas.addEventListener(
   "wheel",
   (e) => {
     e.preventDefault();
-    if (e.ctrlKey || e.metaKey) void sendCommand(e.deltaY < 0 ? "brush:bigger" : "brush:smaller");
-    else goToSlice(e.deltaY > 0 ? 1 : -1);
+    const up = e.deltaY < 0 || (e.deltaY === 0 && e.deltaX < 0);
+    if (e.ctrlKey || e.metaKey) void sendCommand(up ? "brush:bigger" : "brush:smaller");
+    else if (e.altKey || e.shiftKey) zoomBy(up ? 1.25 : 0.8, pointerPos(e));
+    else stepBy(up ? -1 : 1);
   },
   { passive: false },
 );
 
 document.addEventListener("keydown", (e) => {
-  if (e.key === "ArrowLeft" || e.key === "ArrowUp") goToSlice(-1);
-  else if (e.key === "ArrowRight" || e.key === "ArrowDown") goToSlice(1);
-  else if ((e.ctrlKey || e.metaKey) && e.key === "z") void api.undo().catch(showError);
-  else if ((e.ctrlKey || e.metaKey) && e.key === "y") void api.redo().catch(showError);
-  else if (e.key === "Shift") heldTool = "paint";
-  else if (e.key === "Control") heldTool = "erase";
-  else {
-    const step = brushSizeStep(e.key);
-    if (step !== 0) void sendCommand(step > 0 ? "brush:bigger" : "brush:smaller");
+  if (e.key === "Shift" || e.key === "Control" || e.key === "Meta") {
+    held = e.key === "Shift" ? "Shift" : "Control";
+    requestFrame();
     return;
   }
-  requestFrame();
+  const id = shortcutFor(e);
+  if (!id) return;
+  e.preventDefault();
+  if (id === "prevSlice") stepBy(-1);
+  else if (id === "nextSlice") stepBy(1);
+  else if (id === "undo") void api.undo().catch(showError);
+  else if (id === "redo") void api.redo().catch(showError);
+  else if (id === "brushSmaller") void sendCommand("brush:smaller");
+  else if (id === "brushBigger") void sendCommand("brush:bigger");
+  else if (id === "removeOverlap") removeOverlap();
+  else if (id === "goTo") void goToDialog().catch(showError);
+  else if (id === "zoomIn") zoomBy(1.25);
+  else if (id === "zoomOut") zoomBy(0.8);
+  else if (id === "zoomFit") setView(IDENTITY_VIEW);
 });
 document.addEventListener("keyup", (e) => {
-  if (e.key === "Shift" || e.key === "Control") {
-    heldTool = null;
+  if (e.key === "Shift" || e.key === "Control" || e.key === "Meta") {
+    held = null;
     requestFrame();
   }
+});
+window.addEventListener("blur", () => {
+  held = null;
 });
 
 new ResizeObserver(requestFrame).observe(canvas);
 void events.datasetOpened.listen((e) => openInfo(e.payload.info));
-void events.roiModified.listen(() => refreshRois().catch(showError));
+void events.roiModified.listen((e) => refreshRois(e.payload).catch(showError));
+void onCommand(runCommand);
 void onState((s) => {
+  const reload = s.mode !== shared.mode || s.activeRoi !== shared.activeRoi;
   shared = s;
-  if (data) paintOverlay(data);
+  probe.mode = s.mode;
+  if (data) {
+    paintOverlay(data);
+    if (reload) void loadContours(data, data.slice).catch(showError);
+  }
   requestFrame();
 });
 void requestState();

@@ -116,3 +116,49 @@ export function voxelAt(xIjk: number, yIjk: number, cols: number, rows: number):
 export function stepSlice(slice: number, delta: number, slices: number): number {
   return Math.min(Math.max(slice + delta, 0), Math.max(slices - 1, 0));
 }
+
+/** Zoom and pan of the Image Window on top of the fit (1 and [0, 0]: the whole slice). */
+export interface ViewTransform {
+  readonly zoom: number;
+  readonly panCanvas: readonly [number, number];
+}
+
+export const IDENTITY_VIEW: ViewTransform = { zoom: 1, panCanvas: [0, 0] };
+export const MIN_ZOOM = 0.25;
+export const MAX_ZOOM = 32;
+
+/**
+ * The view after zooming by `factor` about the canvas point `atCanvas`: the voxel under that
+ * point stays under it. `base` gives the slice and canvas as [`fitSlice`] takes them.
+ */
+export function zoomAt(
+  view: ViewTransform,
+  factor: number,
+  atCanvas: readonly [number, number],
+  base: { cols: number; rows: number; spacingMm: readonly [number, number]; widthCanvas: number; heightCanvas: number },
+): ViewTransform {
+  const zoom = Math.min(Math.max(view.zoom * factor, MIN_ZOOM), MAX_ZOOM);
+  const fit = (z: number, pan: readonly [number, number]) =>
+    fitSlice(base.cols, base.rows, base.spacingMm, base.widthCanvas, base.heightCanvas, z, pan);
+  const before = fit(view.zoom, view.panCanvas);
+  const [u, v] = canvasToIjk(before, atCanvas[0], atCanvas[1]);
+  const after = fit(zoom, [0, 0]);
+  const [x, y] = ijkToCanvas(after, u, v);
+  return { zoom, panCanvas: [atCanvas[0] - x, atCanvas[1] - y] };
+}
+
+/** Voxel (column, row, slice) → patient LPS mm through a row-major 4 x 4 affine. */
+export function voxelToLps(affine: readonly (readonly number[])[], col: number, row: number, slice: number): [number, number, number] {
+  const r = (i: number) => {
+    const a = affine[i] ?? [];
+    return (a[0] ?? 0) * col + (a[1] ?? 0) * row + (a[2] ?? 0) * slice + (a[3] ?? 0);
+  };
+  return [r(0), r(1), r(2)];
+}
+
+/** Slice index typed by the user (1-based, as shown) → 0-based, or null when not one. */
+export function parseSliceNumber(text: string, slices: number): number | null {
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1 || n > slices) return null;
+  return n - 1;
+}

@@ -152,17 +152,17 @@ pub async fn slice_meta(state: State<'_, AppState>, slice: u32) -> CmdResult<Sli
 }
 
 /// Sets the classification of `slice`, or of every slice when `slice` is null; a null or
-/// "None" class clears it. Emits an empty `RoiModified` so both windows refresh.
+/// "None" classification clears it. Emits an empty `RoiModified` so both windows refresh.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_classification(
     app: AppHandle,
     state: State<'_, AppState>,
     slice: Option<u32>,
-    class: Option<String>,
+    classification: Option<String>,
 ) -> CmdResult<()> {
     with_ws(&state, |ws| {
-        Ok(ws.set_classification(slice.map(|s| s as usize), class.as_deref())?)
+        Ok(ws.set_classification(slice.map(|s| s as usize), classification.as_deref())?)
     })?;
     notify(&app, Default::default());
     Ok(())

@@ -1,187 +1,126 @@
-// Every editing tool, in one list: the Toolbox builds its buttons and option controls from
-// it, and the Image Window routes pointer gestures to the active entry. A tool never writes
-// mask memory: its gesture ends by sending one modifier (a stroke) to Rust, which applies it
-// as one undo step and emits `roi-modified`; meanwhile the gesture draws a local preview.
-import { api, type BrushShape } from "../api";
-import { ijkToCanvas, type ViewFit } from "../view";
+// Every editing tool and button, in one list: the Toolbox builds its state buttons, push
+// buttons and option controls from it, and the Image Window routes pointer gestures to the
+// active tool. Tools and actions only send modifiers to Rust (one undo step each).
+import { api } from "../api";
+import { DEFAULT_OPACITY_PCT } from "../colours";
+import { brushTool } from "./brush";
+import { CONTOUR_TOOLS } from "./contour";
+import type { Action, EditMode, OptionSpec, Tool, ToolParams } from "./types";
 
-/** Tool parameters shared by the tools (units in the names). */
-export interface ToolParams {
-  shape: BrushShape;
-  sizePx: number;
-}
+export type { Action, EditMode, Gesture, GestureContext, OptionSpec, SubRoi, Tool, ToolParams } from "./types";
+export { brushSizeStep, clampBrushSize, dabVoxels, discHalfWidths, MAX_BRUSH_SIZE_PX, roundHalfEven } from "./brush";
 
-export const DEFAULT_PARAMS: ToolParams = { shape: "circle", sizePx: 5 };
-export const MAX_BRUSH_SIZE_PX = 20;
+export const MAX_RADIUS_PX = 30;
 
-/** What the Toolbox shows for one parameter. */
-export type OptionSpec =
-  | { key: "sizePx"; title: string; kind: "range"; min: number; max: number }
-  | { key: "shape"; title: string; kind: "select"; choices: readonly BrushShape[] };
-
-/** Where a gesture happens. */
-export interface GestureContext {
-  readonly slice: number;
-  readonly cols: number;
-  readonly rows: number;
-  readonly roi: number;
-  readonly params: ToolParams;
-}
-
-/** One press-drag-release. */
-export interface Gesture {
-  move(xIjk: number, yIjk: number): void;
-  /** Sends the gesture's modifier to Rust (one undo step). */
-  end(): Promise<void>;
-  /** The local preview while the gesture runs. */
-  renderOverlay(ctx: CanvasRenderingContext2D, fit: ViewFit): void;
-}
-
-export interface Tool {
-  readonly name: string;
-  readonly title: string;
-  /** Modifier that makes this the tool while held (the manual's Shift = paint, Ctrl = erase). */
-  readonly heldKey: "Shift" | "Control";
-  readonly options: readonly OptionSpec[];
-  begin(ctx: GestureContext, xIjk: number, yIjk: number): Gesture;
-  /** The cursor outline under the pointer. */
-  renderCursor(ctx: CanvasRenderingContext2D, fit: ViewFit, xIjk: number, yIjk: number, params: ToolParams): void;
-}
-
-/**
- * Voxels of one dab centred on the nearest voxel, as the engine's brush draws it: a square of
- * side `sizePx`, or a disc of radius `sizePx` filled as the original's midpoint circle.
- */
-export function dabVoxels(shape: BrushShape, sizePx: number, xIjk: number, yIjk: number): [number, number][] {
-  const cx = roundHalfEven(xIjk);
-  const cy = roundHalfEven(yIjk);
-  const out: [number, number][] = [];
-  if (shape === "square") {
-    const lo = -Math.floor((sizePx - 1) / 2);
-    const hi = lo + Math.max(sizePx, 1) - 1;
-    for (let dy = lo; dy <= hi; dy++) for (let dx = lo; dx <= hi; dx++) out.push([cx + dx, cy + dy]);
-  } else {
-    const half = discHalfWidths(Math.max(sizePx, 0));
-    half.forEach((h, dy) => {
-      for (const row of dy === 0 ? [cy] : [cy - dy, cy + dy])
-        for (let dx = -h; dx <= h; dx++) out.push([cx + dx, row]);
-    });
-  }
-  return out;
-}
-
-/**
- * Half-width of the disc on each row from the centre row outwards: the midpoint circle, each
- * step (x, y) covering columns ±x on rows ±y and ±y on rows ±x (as dafne-roi's brush).
- */
-export function discHalfWidths(radiusPx: number): number[] {
-  const half = new Array<number>(radiusPx + 1).fill(0);
-  const mark = (a: number, b: number) => {
-    if (b < half.length) half[b] = Math.max(half[b] ?? 0, a);
-  };
-  let x = radiusPx;
-  let y = 0;
-  let p = 1 - radiusPx;
-  mark(x, y);
-  mark(y, x);
-  while (x > y) {
-    y += 1;
-    if (p <= 0) p += 2 * y + 1;
-    else {
-      x -= 1;
-      p += 2 * y - 2 * x + 1;
-    }
-    mark(x, y);
-    mark(y, x);
-    if (x < y) break;
-  }
-  return half;
-}
-
-/** Rounds half to even, as the engine's brush does (`f64::round_ties_even`). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-function brushTool(name: string, title: string, heldKey: Tool["heldKey"], erase: boolean): Tool {
-  return {
-    name,
-    title,
-    heldKey,
-    options: [
-      { key: "sizePx", title: "Brush size", kind: "range", min: 0, max: MAX_BRUSH_SIZE_PX },
-      { key: "shape", title: "Brush shape", kind: "select", choices: ["circle", "square"] },
-    ],
-    begin(ctx, xIjk, yIjk) {
-      const points: [number, number][] = [];
-      // The preview is a voxel-sized image scaled like the ROI overlay, so dabs join seamlessly.
-      const preview = document.createElement("canvas");
-      preview.width = ctx.cols;
-      preview.height = ctx.rows;
-      const pg = preview.getContext("2d");
-      if (pg) pg.fillStyle = erase ? "rgb(0, 0, 0)" : "rgb(255, 0, 0)";
-      const add = (x: number, y: number) => {
-        points.push([x, y]);
-        for (const [c, r] of dabVoxels(ctx.params.shape, ctx.params.sizePx, x, y)) pg?.fillRect(c, r, 1, 1);
-      };
-      add(xIjk, yIjk);
-      return {
-        move: add,
-        end: async () => {
-          await api.paint({
-            roi: ctx.roi,
-            slice: ctx.slice,
-            shape: ctx.params.shape,
-            sizePx: ctx.params.sizePx,
-            erase,
-            eraseAll: false,
-            pointsIjk: points,
-            intensityTolerance: null,
-          });
-        },
-        renderOverlay(g, fit) {
-          const [x, y] = ijkToCanvas(fit, -0.5, -0.5);
-          g.save();
-          g.globalAlpha = erase ? 0.6 : 0.5;
-          g.imageSmoothingEnabled = false;
-          g.drawImage(preview, x, y, ctx.cols * fit.voxelWCanvas, ctx.rows * fit.voxelHCanvas);
-          g.restore();
-        },
-      };
-    },
-    renderCursor(g, fit, xIjk, yIjk, params) {
-      const cx = Math.round(xIjk);
-      const cy = Math.round(yIjk);
-      const half = params.shape === "square" ? params.sizePx / 2 : params.sizePx + 0.5;
-      const [x0, y0] = ijkToCanvas(fit, cx - half, cy - half);
-      const [x1, y1] = ijkToCanvas(fit, cx + half, cy + half);
-      g.strokeStyle = erase ? "#fff" : "#f44";
-      g.lineWidth = 1;
-      g.beginPath();
-      if (params.shape === "square") g.rect(x0, y0, x1 - x0, y1 - y0);
-      else g.ellipse((x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2, 0, 0, 2 * Math.PI);
-      g.stroke();
-    },
-  };
-}
+/** The original's defaults (reference §1.3). */
+export const DEFAULT_PARAMS: ToolParams = {
+  shape: "circle",
+  sizePx: 5,
+  intensityAware: false,
+  thresholdPct: 50,
+  eraseAll: false,
+  radiusPx: 5,
+  opacityPct: DEFAULT_OPACITY_PCT,
+  applyToAll: true,
+};
 
 export const TOOLS: readonly Tool[] = [
   brushTool("paint", "Paint", "Shift", false),
   brushTool("erase", "Erase", "Control", true),
+  ...CONTOUR_TOOLS,
 ];
 
 export function toolByName(name: string): Tool | undefined {
   return TOOLS.find((t) => t.name === name);
 }
 
-/** The manual's brush-size keys: `-`, `y`, `z` smaller; `+`, `x` bigger (0 when not one). */
-export function brushSizeStep(key: string): -1 | 0 | 1 {
-  if (key === "-" || key === "y" || key === "z") return -1;
-  if (key === "+" || key === "x") return 1;
-  return 0;
+/** The tools of an edit mode. */
+export function toolsOf(mode: EditMode): Tool[] {
+  return TOOLS.filter((t) => t.mode === mode);
 }
 
-export function clampBrushSize(sizePx: number): number {
-  return Math.min(Math.max(Math.round(sizePx), 0), MAX_BRUSH_SIZE_PX);
+/** The tool a held modifier selects in `mode` (Shift: paint / add; Ctrl: erase / remove). */
+export function heldTool(mode: EditMode, key: "Shift" | "Control"): Tool | undefined {
+  return TOOLS.find((t) => t.mode === mode && t.heldKey === key);
+}
+
+/** The first tool of a mode: what switching mode selects. */
+export function defaultTool(mode: EditMode): string {
+  return toolsOf(mode)[0]?.name ?? "paint";
+}
+
+const RADIUS: OptionSpec = { key: "radiusPx", title: "Radius", kind: "range", min: 1, max: MAX_RADIUS_PX };
+
+function morphology(name: string, title: string, op: "grow" | "shrink" | "despeckle" | "fillHoles"): Action {
+  return {
+    name,
+    title,
+    mode: "mask",
+    group: "Mask",
+    options: [RADIUS],
+    run: (c) => api.morphology(c.roi, c.slice, op, c.params.radiusPx),
+  };
+}
+
+export const ACTIONS: readonly Action[] = [
+  {
+    name: "clear",
+    title: "Clear",
+    mode: "both",
+    group: "Edit",
+    confirm: "Clear the current ROI on this slice?",
+    options: [],
+    run: (c) => api.clearSlice(c.roi, c.slice),
+  },
+  morphology("grow", "Grow", "grow"),
+  morphology("shrink", "Shrink", "shrink"),
+  morphology("despeckle", "Despeckle", "despeckle"),
+  morphology("fillHoles", "Fill Holes", "fillHoles"),
+  {
+    name: "autoThreshold",
+    title: "Auto Threshold",
+    mode: "mask",
+    group: "Mask",
+    options: [{ key: "applyToAll", title: "Apply to all masks", kind: "checkbox" }],
+    run: (c) => api.autoThreshold(c.params.applyToAll ? null : c.roi, c.slice),
+  },
+  {
+    name: "snap",
+    title: "Snap to edges",
+    mode: "contour",
+    group: "Contour",
+    options: [],
+    run: (c) => api.editContour(c.roi, c.slice, { kind: "snap", sub: c.subRoi }),
+  },
+  {
+    name: "simplify",
+    title: "Simplify",
+    mode: "contour",
+    group: "Contour",
+    options: [],
+    run: (c) => api.editContour(c.roi, c.slice, { kind: "simplify", sub: c.subRoi }),
+  },
+];
+
+/** Options of a whole group, shown before its buttons. */
+export const GROUP_OPTIONS: Readonly<Record<string, readonly OptionSpec[]>> = {
+  Mask: [{ key: "opacityPct", title: "Opacity", kind: "range", min: 0, max: 100 }],
+};
+
+/** Controls laid out as the original's, waiting for the feature that brings them. */
+export const PENDING: readonly { name: string; title: string; group: string; why: string }[] = [
+  { name: "autosegment", title: "AutoSegment", group: "ROI", why: "comes with the deep-learning models" },
+  { name: "restrict", title: "Restrict area", group: "ROI", why: "comes with autosegmentation (restrict area)" },
+  { name: "samRefine", title: "SAM Autorefine", group: "Mask", why: "comes with the SAM integration" },
+  { name: "interpolate", title: "Interpolate", group: "Mask interpolation", why: "comes with mask interpolation" },
+  { name: "interpolateBlock", title: "Interpolate Block", group: "Mask interpolation", why: "comes with mask interpolation" },
+  { name: "propagateBack", title: "Propagate back", group: "Registration", why: "comes with registration-based propagation" },
+  { name: "propagateForward", title: "Propagate forward", group: "Registration", why: "comes with registration-based propagation" },
+  { name: "calcTransforms", title: "Calculate transforms", group: "Registration", why: "comes with registration-based propagation" },
+];
+
+/** A parameter value clamped to its control's range (numbers) or as is. */
+export function clampParam(spec: OptionSpec, value: number): number {
+  if (spec.kind !== "range") return value;
+  return Math.min(Math.max(Math.round(value), spec.min), spec.max);
 }
