@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { here, runApp, series } from "./harness.mjs";
 
-await runApp("app", async ({ wd, inToolbox, inImage, step, call }) => {
+await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
     await step("01-empty", async () => {
       await inImage();
       const text = await wd.exec("return document.getElementById('status-line').textContent");
@@ -114,6 +114,7 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call }) => {
          return r > gr + 40 && r > b + 40;`,
       );
       console.log(`  ${voxels} voxels painted`);
+      await shots("painting");
     });
 
     await step("08-undo", async () => {
@@ -127,5 +128,149 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call }) => {
       assert.equal(voxels, "0");
       const rois = await call("roi_list");
       assert.equal(rois[0].voxels, 0);
+    });
+    // Pointer events on the Image Window's canvas at fractions of its size.
+    const POINTER = `const c = document.getElementById('view'); const r = c.getBoundingClientRect();
+      const at = (type, fx, fy, button, buttons, extra) => c.dispatchEvent(new PointerEvent(type, { pointerId: 1, button, buttons,
+        clientX: r.left + r.width * fx, clientY: r.top + r.height * fy, bubbles: true, cancelable: true, ...(extra || {}) }));`;
+    const click = (fx, fy) => wd.exec(`${POINTER} at('pointerdown', ${fx}, ${fy}, 0, 1); at('pointerup', ${fx}, ${fy}, 0, 0);`);
+    const maskCount = async (roiId, slice) =>
+      wd.execAsync(`const b = await window.__TAURI_INTERNALS__.invoke('roi_mask', arguments[0]);
+        const m = new Uint8Array(b); let n = 0; for (const v of m) n += v; return n;`, { roi: roiId, slice });
+    const until = async (what, f, ok, ms = 10000) => {
+      const t0 = Date.now();
+      for (;;) {
+        const v = await f();
+        if (ok(v)) return v;
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const voxelsOf = async (id) => (await call("roi_list")).find((r) => r.id === id)?.voxels;
+    const setMode = async (mode) => {
+      await inToolbox();
+      await wd.exec(`const s = document.getElementById('edit-mode'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));`, mode);
+      await inImage();
+      await wd.waitFor(`the ${mode} mode`, "return window.dafneImage.mode", (m) => m === mode);
+    };
+
+    let slice;
+    const corners = [[0.45, 0.4], [0.58, 0.4], [0.58, 0.6], [0.45, 0.6]];
+    await step("contour-mode", async () => {
+      await setMode("contour");
+      slice = await wd.exec("return window.dafneImage.slice");
+      for (let i = 0; i < corners.length; i++) {
+        await click(...corners[i]);
+        await until(`knot ${i + 1}`, () => call("roi_contours", { roi, slice }), (c) => c[0]?.knots.length === i + 1);
+      }
+      const voxels = await until("the contour's fill", () => voxelsOf(roi), (v) => v > 0);
+      assert.equal(await maskCount(roi, slice), voxels, "the ROI's count is its mask on this slice");
+      const drawn = await wd.waitFor("4 knots on screen", "return window.dafneImage.knotsDrawn", (n) => n === 4);
+      // The active sub-ROI's knots are red on the canvas.
+      const red = await wd.exec(`const c = document.getElementById('view'); const g = c.getContext('2d'); const r = c.getBoundingClientRect();
+        const d = c.width / r.width; const p = g.getImageData(Math.round(r.width * 0.45 * d), Math.round(r.height * 0.4 * d), 1, 1).data;
+        return [p[0], p[1], p[2]];`);
+      assert.ok(red[0] > 200 && red[1] < 80 && red[2] < 80, `a red knot: ${red}`);
+      console.log(`  4 knots → ${voxels} voxels, ${drawn} knots drawn`);
+    });
+
+    await step("10-move-knot", async () => {
+      await inImage();
+      const before = await call("roi_contours", { roi, slice });
+      const area = await voxelsOf(roi);
+      await wd.exec(`${POINTER} at('pointerdown', 0.58, 0.6, 0, 1); at('pointermove', 0.62, 0.66, 0, 1); at('pointerup', 0.62, 0.66, 0, 0);`);
+      const after = await until("a moved knot", () => call("roi_contours", { roi, slice }),
+        (c) => c[0] && JSON.stringify(c[0].knots) !== JSON.stringify(before[0].knots));
+      assert.equal(after[0].knots.length, 4);
+      const moved = after[0].knots.filter((k, i) => k[0] !== before[0].knots[i][0] || k[1] !== before[0].knots[i][1]);
+      assert.equal(moved.length, 1, "one knot moved");
+      assert.ok(moved[0][0] > before[0].knots[2][0] && moved[0][1] > before[0].knots[2][1], "down and right");
+      const grown = await until("a larger ROI", () => voxelsOf(roi), (v) => v > area);
+      console.log(`  knot ${JSON.stringify(before[0].knots[2])} → ${JSON.stringify(moved[0])}, ${area} → ${grown} voxels`);
+    });
+
+    let second;
+    await step("11-combine", async () => {
+      await setMode("mask");
+      await inToolbox();
+      await wd.exec("document.getElementById('roi-name').value = 'second'; document.getElementById('add-roi').click();");
+      second = (await until("the second ROI", () => call("roi_list"), (l) => l.length === 2))[1].id;
+      await wd.waitFor("it active", "return document.querySelector('#roi-list li.active')?.dataset.roiId", (id) => id === String(second));
+      await inImage();
+      await wd.exec(`${POINTER} at('pointerdown', 0.5, 0.5, 0, 1); for (let i = 1; i <= 10; i++) at('pointermove', 0.5 + i * 0.015, 0.5, 0, 1); at('pointerup', 0.65, 0.5, 0, 0);`);
+      await until("the second ROI painted", () => voxelsOf(second), (v) => v > 0);
+      const a = await wd.execAsync(`const b = await window.__TAURI_INTERNALS__.invoke('roi_mask', arguments[0]); return Array.from(new Uint8Array(b));`, { roi, slice });
+      const b = await wd.execAsync(`const b = await window.__TAURI_INTERNALS__.invoke('roi_mask', arguments[0]); return Array.from(new Uint8Array(b));`, { roi: second, slice });
+      const union = a.reduce((n, v, i) => n + (v || b[i] ? 1 : 0), 0);
+      const overlap = a.reduce((n, v, i) => n + (v && b[i] ? 1 : 0), 0);
+      assert.ok(overlap > 0, "the two ROIs overlap");
+      await inToolbox();
+      await wd.exec("document.getElementById('menu-roi-combine').click();");
+      await wd.waitFor("the combine dialog", "return !!document.getElementById('dialog-first')", (v) => v);
+      await wd.exec(`const set = (id, v) => { const e = document.getElementById(id); e.value = v; };
+        set('dialog-first', arguments[0]); set('dialog-second', arguments[1]); set('dialog-op', 'union'); set('dialog-output', '__new__'); set('dialog-name', 'A or B');
+        document.querySelector('dialog button[data-answer=ok]').click();`, String(roi), String(second));
+      const list = await until("the union ROI", () => call("roi_list"), (l) => l.some((r) => r.name === "A or B"));
+      const result = list.find((r) => r.name === "A or B");
+      assert.equal(result.voxels, union, "|A ∪ B|");
+      // The active ROI (B) stays red on top of the union drawn after it.
+      await inImage();
+      await wd.waitFor("the active ROI red over the union", `const c = document.getElementById('view'); const g = c.getContext('2d');
+        const [r, gr, b] = g.getImageData(Math.round(c.width * 0.6), Math.round(c.height / 2), 1, 1).data;
+        return r > gr + 40 && r > b + 40;`, (v) => v);
+      console.log(`  |A| ${a.reduce((n, v) => n + v, 0)}, |B| ${b.reduce((n, v) => n + v, 0)}, |A ∪ B| ${union}`);
+    });
+
+    await step("12-grow-undo", async () => {
+      await inToolbox();
+      const before = await voxelsOf(second);
+      await wd.exec("document.getElementById('action-grow').click();");
+      const grown = await until("a grown ROI", () => voxelsOf(second), (v) => v > before);
+      await wd.exec("document.getElementById('undo').click();");
+      await until("the ROI back", () => voxelsOf(second), (v) => v === before);
+      console.log(`  grow ${before} → ${grown}, undo → ${before}`);
+    });
+
+    await step("13-go-to", async () => {
+      await inImage();
+      await wd.exec("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'g', ctrlKey: true, bubbles: true }));");
+      await wd.waitFor("the go-to dialog", "return !!document.getElementById('dialog-slice')", (v) => v);
+      await wd.exec(`document.getElementById('dialog-slice').value = '2'; document.querySelector('dialog button[data-answer=ok]').click();`);
+      await wd.waitFor("slice 2", "return window.dafneImage.slice", (s) => s === 1);
+      await wd.waitFor("the status line", "return document.getElementById('status-line').textContent", (t) => t.startsWith(`slice 2/${info.slices}`));
+    });
+
+    await step("14-zoom-pan", async () => {
+      await inImage();
+      const lpsAt = async (fx, fy) => {
+        const t = await wd.exec(`${POINTER} at('pointermove', ${fx}, ${fy}, -1, 0); return document.getElementById('status-line').textContent;`);
+        const m = t.match(/L (\S+) P (\S+) S (\S+) mm/);
+        assert.ok(m, t);
+        return m.slice(1).map(Number);
+      };
+      const close = (a, b, what) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 0.25, `${what}: ${a} vs ${b}`));
+      const P = [0.5, 0.5];
+      const Q = [0.35, 0.6];
+      const p0 = await lpsAt(...P);
+      const q0 = await lpsAt(...Q);
+      // Alt+wheel up at Q zooms ×1.25 about Q: the point under P moves towards Q.
+      await wd.exec(`const c = document.getElementById('view'); const r = c.getBoundingClientRect();
+        c.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, altKey: true, clientX: r.left + r.width * ${Q[0]}, clientY: r.top + r.height * ${Q[1]}, bubbles: true, cancelable: true }));`);
+      await wd.waitFor("zoom 1.25", "return window.dafneImage.zoom", (z) => Math.abs(z - 1.25) < 1e-9);
+      close(await lpsAt(...Q), q0, "the point under the cursor stays");
+      const p1 = await lpsAt(...P);
+      close(p1, q0.map((q, i) => q + (p0[i] - q) / 1.25), "zoom about Q");
+      // Middle-drag by d: what was under P − d is now under P.
+      const d = [0.1, 0.05];
+      const target = await lpsAt(P[0] - d[0], P[1] - d[1]);
+      await wd.exec(`${POINTER} at('pointerdown', ${P[0]}, ${P[1]}, 1, 4); at('pointermove', ${P[0] + d[0]}, ${P[1] + d[1]}, 1, 4); at('pointerup', ${P[0] + d[0]}, ${P[1] + d[1]}, 1, 0);`);
+      close(await lpsAt(...P), target, "pan");
+      // View → Zoom to fit restores the first view.
+      await inToolbox();
+      await wd.exec("document.getElementById('menu-view-zoom-fit').click();");
+      await inImage();
+      await wd.waitFor("zoom 1", "return window.dafneImage.zoom", (z) => z === 1);
+      close(await lpsAt(...P), p0, "fit");
+      console.log(`  LPS under the centre ${p0} → zoomed ${p1} → fit`);
     });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hueCompass, labelLut } from "./colours";
-import { knotColour, paintLabels, statusText } from "./imagedraw";
+import { knotColour, paintLabels, paintMask, statusText } from "./imagedraw";
 import { outputOf } from "./roiops";
 import { SHORTCUTS, shortcutFor } from "./shortcuts";
 import { SliceCache } from "./slicecache";
@@ -70,6 +70,11 @@ describe("ROI colours", () => {
     paintLabels(new Uint16Array([0, 1, 7]), lut, rgba);
     expect(Array.from(rgba.slice(0, 8))).toEqual([9, 9, 9, 0, 255, 0, 0, 255]);
     expect(rgba[11]).toBe(0);
+  });
+  it("draws the active ROI's own mask over the labels", () => {
+    const rgba = new Uint8ClampedArray(8);
+    paintMask(new Uint8Array([0, 1]), [255, 0, 0, 102], rgba);
+    expect(Array.from(rgba)).toEqual([0, 0, 0, 0, 255, 0, 0, 102]);
   });
   it("colours knots as the original", () => {
     expect(knotColour(true, 0, 0)).toBe("#ff0000");

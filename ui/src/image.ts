@@ -7,10 +7,10 @@
 import { api, errorMessage, events, type DatasetInfo, type RoiInfo, type RoiModified, type SliceMeta } from "./api";
 import { HIDE_ROIS_ON_RIGHT_CLICK, labelLut } from "./colours";
 import { form } from "./dialogs";
-import { drawContours, drawRestrictBox, paintLabels, statusText } from "./imagedraw";
+import { drawContours, drawRestrictBox, paintLabels, paintMask, statusText } from "./imagedraw";
 import { INITIAL_STATE, onCommand, onState, publishSlice, requestState, sendCommand, type SharedState, type UiCommand } from "./shared";
 import { shortcutFor } from "./shortcuts";
-import { SliceCache } from "./slicecache";
+import { SliceCache, type ActiveMask } from "./slicecache";
 import { heldTool as heldToolOf, toolByName, type Gesture, type SubRoi } from "./tools/registry";
 import {
   canvasToIjk,
@@ -39,6 +39,8 @@ interface Loaded {
   /** Value range of the first slice shown: the scale of window/level drags. */
   range: number;
   labels: Uint16Array | null;
+  /** The active ROI's mask on the slice, drawn on top (null until fetched). */
+  active: ActiveMask | null;
   rois: RoiInfo[];
   image: HTMLCanvasElement;
   overlay: HTMLCanvasElement;
@@ -84,13 +86,26 @@ function requestFrame(): void {
   requestAnimationFrame(draw);
 }
 
+let imageDirty = false;
+let greyBuffer: ImageData | null = null;
+
+/** Marks the grey image for redrawing in the next frame (many W/L moves, one repaint). */
 function paintImage(d: Loaded): void {
+  if (!d.values) return;
+  imageDirty = true;
+  requestFrame();
+}
+
+function repaintImage(d: Loaded): void {
+  imageDirty = false;
   if (!d.values) return;
   const g = d.image.getContext("2d");
   if (!g) return;
-  const img = g.createImageData(d.info.cols, d.info.rows);
-  renderGrey(d.values, d.window, img.data);
-  g.putImageData(img, 0, 0);
+  if (!greyBuffer || greyBuffer.width !== d.info.cols || greyBuffer.height !== d.info.rows) {
+    greyBuffer = g.createImageData(d.info.cols, d.info.rows);
+  }
+  renderGrey(d.values, d.window, greyBuffer.data);
+  g.putImageData(greyBuffer, 0, 0);
 }
 
 function paintOverlay(d: Loaded): void {
@@ -99,9 +114,28 @@ function paintOverlay(d: Loaded): void {
   const img = g.createImageData(d.info.cols, d.info.rows);
   if (d.labels) {
     const active = d.rois.findIndex((r) => r.id === shared.activeRoi) + 1;
-    paintLabels(d.labels, labelLut(d.rois.length, active, shared.params.opacityPct), img.data);
+    const lut = labelLut(d.rois.length, active, shared.params.opacityPct);
+    paintLabels(d.labels, lut, img.data);
+    if (d.active && d.active.roi === shared.activeRoi) paintMask(d.active.mask, lut.subarray(active * 4, active * 4 + 4), img.data);
   }
   g.putImageData(img, 0, 0);
+}
+
+/** Fetches the active ROI's mask of the slice when it is not at hand, then redraws. */
+async function loadActive(d: Loaded, slice: number): Promise<void> {
+  const roi = shared.activeRoi;
+  if (roi === null || !d.rois.some((r) => r.id === roi)) return;
+  const cached = d.cache.get(slice)?.active;
+  if (cached && cached.roi === roi) {
+    d.active = cached;
+    return;
+  }
+  const mask = await api.roiMask(roi, slice);
+  if (data !== d || d.slice !== slice || shared.activeRoi !== roi) return;
+  d.active = { roi, mask };
+  d.cache.putActive(slice, d.active);
+  paintOverlay(d);
+  requestFrame();
 }
 
 /** Keeps the canvas's backing store at its laid-out size (else the slice is stretched). */
@@ -125,6 +159,7 @@ function draw(): void {
   ctx2d.fillRect(0, 0, w, h);
   const d = data;
   if (d) {
+    if (imageDirty) repaintImage(d);
     const fit = currentFit(d);
     const sw = d.info.cols * fit.voxelWCanvas;
     const sh = d.info.rows * fit.voxelHCanvas;
@@ -198,13 +233,15 @@ async function loadSlice(): Promise<void> {
   d.cache.put(slice, values, labels);
   if (data !== d || d.slice !== slice) return; // a newer request superseded this one
   if (!cached?.labels) show(d, values, labels);
-  void Promise.all([loadContours(d, slice), loadMeta(d, slice)]).catch(showError);
+  void Promise.all([loadActive(d, slice), loadContours(d, slice), loadMeta(d, slice)]).catch(showError);
   prefetch(d, slice);
 }
 
 function show(d: Loaded, values: Float32Array, labels: Uint16Array | null): void {
   d.values = values;
   d.labels = labels;
+  const active = d.cache.get(d.slice)?.active ?? null;
+  d.active = active && active.roi === shared.activeRoi ? active : null;
   if (d.range <= 0) {
     const [lo, hi] = valueRange(values);
     d.range = hi - lo;
@@ -235,10 +272,11 @@ async function refreshRois(changed?: RoiModified): Promise<void> {
   if (data !== d || d.slice !== slice) return;
   d.rois = rois;
   d.labels = labels;
+  d.active = null;
   d.cache.putLabels(slice, labels);
   paintOverlay(d);
   requestFrame();
-  await Promise.all([loadContours(d, slice), loadMeta(d, slice)]);
+  await Promise.all([loadActive(d, slice), loadContours(d, slice), loadMeta(d, slice)]);
 }
 
 function openInfo(info: DatasetInfo): void {
@@ -255,6 +293,7 @@ function openInfo(info: DatasetInfo): void {
     values: null,
     range: 0,
     labels: null,
+    active: null,
     rois: [],
     image: make(),
     overlay: make(),
@@ -474,7 +513,7 @@ void onState((s) => {
   probe.mode = s.mode;
   if (data) {
     paintOverlay(data);
-    if (reload) void loadContours(data, data.slice).catch(showError);
+    if (reload) void Promise.all([loadActive(data, data.slice), loadContours(data, data.slice)]).catch(showError);
   }
   requestFrame();
 });

@@ -25,6 +25,20 @@ export function paintLabels(labels: Uint16Array, lut: Uint8ClampedArray, rgba: U
   }
 }
 
+/** Paints the set pixels of `mask` in `rgba` with `colour` (RGBA), over whatever is there. */
+export function paintMask(mask: Uint8Array, colour: ArrayLike<number>, rgba: Uint8ClampedArray): void {
+  const n = Math.min(mask.length, rgba.length >> 2);
+  const [r, g, b, a] = [colour[0] ?? 255, colour[1] ?? 0, colour[2] ?? 0, colour[3] ?? 255];
+  for (let i = 0; i < n; i++) {
+    if (mask[i] === 0) continue;
+    const o = i * 4;
+    rgba[o] = r;
+    rgba[o + 1] = g;
+    rgba[o + 2] = b;
+    rgba[o + 3] = a;
+  }
+}
+
 /** The colour of a sub-ROI's knots (§1.6): active sub-ROI red, same ROI yellow, others blue. */
 export function knotColour(isActiveRoi: boolean, sub: number, activeSub: number): string {
   if (!isActiveRoi) return KNOT_OTHER_ROI;

@@ -2,9 +2,16 @@
 // labels (dropped when an edit touches the slice), least recently used first out, so
 // scrolling back and forth draws without waiting for IPC.
 
+/** The active ROI's own mask: drawn over the labels, where later ROIs would hide it. */
+export interface ActiveMask {
+  roi: number;
+  mask: Uint8Array;
+}
+
 interface Entry {
   values: Float32Array;
   labels: Uint16Array | null;
+  active: ActiveMask | null;
 }
 
 /** About 256 MB of slices at most, and never fewer than 8. */
@@ -30,7 +37,7 @@ export class SliceCache {
 
   put(slice: number, values: Float32Array, labels: Uint16Array | null): void {
     this.entries.delete(slice);
-    this.entries.set(slice, { values, labels });
+    this.entries.set(slice, { values, labels, active: null });
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
@@ -43,13 +50,21 @@ export class SliceCache {
     if (e) e.labels = labels;
   }
 
+  putActive(slice: number, active: ActiveMask): void {
+    const e = this.entries.get(slice);
+    if (e) e.active = active;
+  }
+
   /** Forgets the labels of one slice, or of all. */
   dropLabels(slice?: number): void {
-    if (slice === undefined) for (const e of this.entries.values()) e.labels = null;
-    else {
-      const e = this.entries.get(slice);
-      if (e) e.labels = null;
-    }
+    const drop = (e: Entry | undefined) => {
+      if (e) {
+        e.labels = null;
+        e.active = null;
+      }
+    };
+    if (slice === undefined) for (const e of this.entries.values()) drop(e);
+    else drop(this.entries.get(slice));
   }
 
   get size(): number {
