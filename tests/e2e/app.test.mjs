@@ -208,8 +208,10 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
       await wd.exec("document.getElementById('menu-roi-combine').click();");
       await wd.waitFor("the combine dialog", "return !!document.getElementById('dialog-first')", (v) => v);
       await wd.exec(`const set = (id, v) => { const e = document.getElementById(id); e.value = v; };
-        set('dialog-first', arguments[0]); set('dialog-second', arguments[1]); set('dialog-op', 'union'); set('dialog-output', '__new__'); set('dialog-name', 'A or B');
-        document.querySelector('dialog button[data-answer=ok]').click();`, String(roi), String(second));
+        set('dialog-first', arguments[0]); set('dialog-second', arguments[1]); set('dialog-op', 'union'); set('dialog-output', '__new__'); set('dialog-name', 'A or B');`,
+        String(roi), String(second));
+      await shots("combine-dialog");
+      await wd.exec("document.querySelector('dialog button[data-answer=ok]').click();");
       const list = await until("the union ROI", () => call("roi_list"), (l) => l.some((r) => r.name === "A or B"));
       const result = list.find((r) => r.name === "A or B");
       assert.equal(result.voxels, union, "|A ∪ B|");
@@ -265,6 +267,7 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
       const target = await lpsAt(P[0] - d[0], P[1] - d[1]);
       await wd.exec(`${POINTER} at('pointerdown', ${P[0]}, ${P[1]}, 1, 4); at('pointermove', ${P[0] + d[0]}, ${P[1] + d[1]}, 1, 4); at('pointerup', ${P[0] + d[0]}, ${P[1] + d[1]}, 1, 0);`);
       close(await lpsAt(...P), target, "pan");
+      await shots("zoomed");
       // View → Zoom to fit restores the first view.
       await inToolbox();
       await wd.exec("document.getElementById('menu-view-zoom-fit').click();");
@@ -272,5 +275,25 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
       await wd.waitFor("zoom 1", "return window.dafneImage.zoom", (z) => z === 1);
       close(await lpsAt(...P), p0, "fit");
       console.log(`  LPS under the centre ${p0} → zoomed ${p1} → fit`);
+    });
+
+    await step("15-frame-time", async () => {
+      await inImage();
+      // Scroll through every slice, then drag the window: the frame time stays small.
+      const times = await wd.execAsync(`const c = document.getElementById('view'); const r = c.getBoundingClientRect();
+        const frame = () => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+        const scroll = [], wl = [];
+        for (let i = 0; i < arguments[0]; i++) {
+          c.dispatchEvent(new WheelEvent('wheel', { deltaY: 100, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
+          await frame(); scroll.push(window.dafneImage.lastFrameMs);
+        }
+        const at = (type, dx, buttons) => c.dispatchEvent(new PointerEvent(type, { pointerId: 2, button: 2, buttons,
+          clientX: r.left + r.width / 2 + dx, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
+        at('pointerdown', 0, 2);
+        for (let i = 1; i <= 30; i++) { at('pointermove', i, 2); await frame(); wl.push(window.dafneImage.lastFrameMs); }
+        at('pointerup', 30, 0);
+        return [Math.max(...scroll), Math.max(...wl)];`, info.slices);
+      console.log(`  longest frame: scrolling ${times[0].toFixed(1)} ms, window/level ${times[1].toFixed(1)} ms`);
+      assert.ok(times[0] < 50 && times[1] < 50, `frames ${times}`);
     });
 });
