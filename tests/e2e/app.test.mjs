@@ -211,6 +211,7 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
         set('dialog-first', arguments[0]); set('dialog-second', arguments[1]); set('dialog-op', 'union'); set('dialog-output', '__new__'); set('dialog-name', 'A or B');`,
         String(roi), String(second));
       await shots("combine-dialog");
+      await inToolbox();
       await wd.exec("document.querySelector('dialog button[data-answer=ok]').click();");
       const list = await until("the union ROI", () => call("roi_list"), (l) => l.some((r) => r.name === "A or B"));
       const result = list.find((r) => r.name === "A or B");
@@ -268,6 +269,7 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
       await wd.exec(`${POINTER} at('pointerdown', ${P[0]}, ${P[1]}, 1, 4); at('pointermove', ${P[0] + d[0]}, ${P[1] + d[1]}, 1, 4); at('pointerup', ${P[0] + d[0]}, ${P[1] + d[1]}, 1, 0);`);
       close(await lpsAt(...P), target, "pan");
       await shots("zoomed");
+      await inImage();
       // View → Zoom to fit restores the first view.
       await inToolbox();
       await wd.exec("document.getElementById('menu-view-zoom-fit').click();");

@@ -68,8 +68,8 @@ describe("ROI colours", () => {
     const lut = labelLut(2, 1, 100);
     const rgba = new Uint8ClampedArray(12).fill(9);
     paintLabels(new Uint16Array([0, 1, 7]), lut, rgba);
-    expect(Array.from(rgba.slice(0, 8))).toEqual([9, 9, 9, 0, 255, 0, 0, 255]);
-    expect(rgba[11]).toBe(0);
+    // Label 0 and unknown labels are fully clear.
+    expect(Array.from(rgba)).toEqual([0, 0, 0, 0, 255, 0, 0, 255, 0, 0, 0, 0]);
   });
   it("draws the active ROI's own mask over the labels", () => {
     const rgba = new Uint8ClampedArray(8);

@@ -9,20 +9,21 @@ import { ijkToCanvas, voxelAt, voxelToLps, type ViewFit, type Window } from "./v
 /** Fills `rgba` with each label's colour from `lut` (4 bytes per label; label 0 clear). */
 export function paintLabels(labels: Uint16Array, lut: Uint8ClampedArray, rgba: Uint8ClampedArray): void {
   const n = Math.min(labels.length, rgba.length >> 2);
-  const last = (lut.length >> 2) - 1;
-  for (let i = 0; i < n; i++) {
-    const l = labels[i] ?? 0;
-    const o = i * 4;
-    if (l === 0 || l > last) {
-      rgba[o + 3] = 0;
-      continue;
-    }
-    const s = l * 4;
-    rgba[o] = lut[s] ?? 0;
-    rgba[o + 1] = lut[s + 1] ?? 0;
-    rgba[o + 2] = lut[s + 2] ?? 0;
-    rgba[o + 3] = lut[s + 3] ?? 0;
+  // One 32-bit word per pixel and per label: the overlay is redrawn on every slice change.
+  const words = new Uint32Array(lut.length >> 2);
+  for (let l = 1; l < words.length; l++) {
+    const o = l * 4;
+    words[l] = ((lut[o + 3] ?? 0) * 0x1000000 + ((lut[o + 2] ?? 0) << 16) + ((lut[o + 1] ?? 0) << 8) + (lut[o] ?? 0)) >>> 0;
   }
+  if (rgba.byteOffset % 4 !== 0) {
+    for (let i = 0; i < n; i++) {
+      const w = words[labels[i] ?? 0] ?? 0;
+      rgba.set([w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24], i * 4);
+    }
+    return;
+  }
+  const out = new Uint32Array(rgba.buffer, rgba.byteOffset, n);
+  for (let i = 0; i < n; i++) out[i] = words[labels[i] ?? 0] ?? 0;
 }
 
 /** Paints the set pixels of `mask` in `rgba` with `colour` (RGBA), over whatever is there. */

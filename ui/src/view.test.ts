@@ -16,6 +16,18 @@ describe("window/level", () => {
     expect(windowToGrey(6, [5, 5])).toBe(255);
     expect(windowToGrey(Number.NaN, [0, 1])).toBe(0);
   });
+  it("renders every value as windowToGrey does", () => {
+    const values = new Float32Array([-1e12, -3, 0, 0.5, 12.7, 50, 99.99, 100, 1e12, Number.NaN, 37.5]);
+    for (const w of [[0, 100], [20, 30], [5, 5], [-10, 10]] as const) {
+      const rgba = new Uint8ClampedArray(values.length * 4);
+      renderGrey(values, w, rgba);
+      values.forEach((v, i) => {
+        expect(rgba[i * 4]).toBe(windowToGrey(v, w));
+        expect(rgba[i * 4 + 2]).toBe(windowToGrey(v, w));
+        expect(rgba[i * 4 + 3]).toBe(255);
+      });
+    }
+  });
   it("renders opaque grey pixels", () => {
     const rgba = new Uint8ClampedArray(8);
     renderGrey(new Float32Array([0, 200]), [0, 100], rgba);

@@ -16,16 +16,30 @@ export function windowToGrey(value: number, window: Window): number {
   return Math.round(t * 255);
 }
 
-/** Fills `rgba` (4 bytes per pixel) with the grey image of `values` under `window`. */
+/**
+ * Fills `rgba` (4 bytes per pixel) with the grey image of `values` under `window`, exactly as
+ * [`windowToGrey`], one 32-bit write per pixel (the W/L drag redraws every frame).
+ */
 export function renderGrey(values: Float32Array, window: Window, rgba: Uint8ClampedArray): void {
   const n = Math.min(values.length, rgba.length >> 2);
+  if (rgba.byteOffset % 4 !== 0) {
+    for (let i = 0; i < n; i++) rgba.fill(windowToGrey(values[i] ?? 0, window), i * 4, i * 4 + 3).fill(255, i * 4 + 3, i * 4 + 4);
+    return;
+  }
+  // Little-endian words: alpha in the high byte (every platform the webviews run on).
+  const out = new Uint32Array(rgba.buffer, rgba.byteOffset, n);
+  const [low, high] = window;
+  const width = high - low;
   for (let i = 0; i < n; i++) {
-    const g = windowToGrey(values[i] ?? 0, window);
-    const o = i * 4;
-    rgba[o] = g;
-    rgba[o + 1] = g;
-    rgba[o + 2] = g;
-    rgba[o + 3] = 255;
+    const v = values[i] ?? 0;
+    let g: number;
+    if (!(width > 0)) g = v > low ? 255 : 0;
+    else {
+      const x = ((v - low) / width) * 255;
+      // NaN fails both tests: black, as windowToGrey.
+      g = x >= 255 ? 255 : x > 0 ? Math.round(x) : 0;
+    }
+    out[i] = (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
   }
 }
 
