@@ -281,12 +281,13 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
 
     await step("15-frame-time", async () => {
       await inImage();
-      // Scroll through every slice, then drag the window: the frame time stays small.
+      // Step through every slice (arrow keys: the wheel is debounced), then drag the window:
+      // the frame time stays small.
       const times = await wd.execAsync(`const c = document.getElementById('view'); const r = c.getBoundingClientRect();
         const frame = () => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
         const scroll = [], wl = [];
         for (let i = 0; i < arguments[0]; i++) {
-          c.dispatchEvent(new WheelEvent('wheel', { deltaY: 100, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
+          document.dispatchEvent(new KeyboardEvent('keydown', { key: arguments[1], bubbles: true }));
           await frame(); scroll.push(window.dafneImage.lastFrameMs);
         }
         const at = (type, dx, buttons) => c.dispatchEvent(new PointerEvent(type, { pointerId: 2, button: 2, buttons,
@@ -295,7 +296,7 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
         for (let i = 1; i <= 30; i++) { at('pointermove', i, 2); await frame(); wl.push(window.dafneImage.lastFrameMs); }
         at('pointerup', 30, 0);
         const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-        return [median(scroll), Math.max(...scroll), median(wl), Math.max(...wl)];`, info.slices);
+        return [median(scroll), Math.max(...scroll), median(wl), Math.max(...wl)];`, info.slices, "ArrowDown");
       const [ms, mx, mw, mxw] = times.map((t) => t.toFixed(1));
       console.log(`  frame time (median / max): scrolling ${ms} / ${mx} ms, window/level ${mw} / ${mxw} ms`);
       // Loose: the machine running the test is shared; the lead benchmarks the real goal.

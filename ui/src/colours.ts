@@ -1,4 +1,4 @@
-// How ROIs are drawn, with the original's defaults in one place (the preferences will set
+// How ROIs are drawn (and the wheel's debounce), with the original's defaults in one place (the preferences will set
 // them): the active ROI red, the others from a hue compass that spreads them over the colour
 // wheel away from ±60° around red, the mask opacity, knot colours and sizes.
 
@@ -8,6 +8,9 @@ export const ACTIVE_RGB: readonly [number, number, number] = [255, 0, 0];
 export const DEFAULT_OPACITY_PCT = 40;
 /** `HIDE_ROIS_RIGHTCLICK`: the ROIs disappear while the right button is held. */
 export const HIDE_ROIS_ON_RIGHT_CLICK = true;
+/** `MOUSE_SCROLL_DEBOUNCE_TIME`: wheel events closer than this to the last slice step are
+ * ignored (a trackpad's burst is one step). Arrow keys are not debounced. */
+export const SCROLL_DEBOUNCE_MS = 200;
 /** `ROI_CIRCLE_SIZE`: knot radius in voxels. */
 export const KNOT_RADIUS_VOXELS = 2;
 /** Knots of the active sub-ROI, other sub-ROIs of the active ROI, other ROIs (§1.6). */

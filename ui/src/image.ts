@@ -5,7 +5,7 @@
 // state (slice, window, zoom, pan) lives here. Slices and labels are cached, so scrolling back
 // and dragging the window draw from memory; the ROIs are fetched again after each change.
 import { api, errorMessage, events, type DatasetInfo, type RoiInfo, type RoiModified, type SliceMeta } from "./api";
-import { HIDE_ROIS_ON_RIGHT_CLICK, labelLut } from "./colours";
+import { HIDE_ROIS_ON_RIGHT_CLICK, labelLut, SCROLL_DEBOUNCE_MS } from "./colours";
 import { form } from "./dialogs";
 import { drawContours, drawRestrictBox, paintLabels, paintMask, statusText } from "./imagedraw";
 import { INITIAL_STATE, onCommand, onState, publishSlice, requestState, sendCommand, type SharedState, type UiCommand } from "./shared";
@@ -60,6 +60,7 @@ let panDrag: { x: number; y: number; start: ViewTransform } | null = null;
 let frameQueued = false;
 let held: "Shift" | "Control" | null = null;
 let lastRightPress = -Infinity;
+let lastWheelStep = -Infinity;
 
 /** What the end-to-end tests read: slice, draw count, frame time, view, knots drawn. */
 const probe = { slice: 0, frames: 0, lastFrameMs: 0, zoom: 1, panCanvas: [0, 0] as readonly [number, number], knotsDrawn: 0, mode: "mask" };
@@ -467,7 +468,10 @@ canvas.addEventListener(
     const up = e.deltaY < 0 || (e.deltaY === 0 && e.deltaX < 0);
     if (e.ctrlKey || e.metaKey) void sendCommand(up ? "brush:bigger" : "brush:smaller");
     else if (e.altKey || e.shiftKey) zoomBy(up ? 1.25 : 0.8, pointerPos(e));
-    else stepBy(up ? -1 : 1);
+    else if (e.timeStamp - lastWheelStep >= SCROLL_DEBOUNCE_MS) {
+      lastWheelStep = e.timeStamp;
+      stepBy(up ? -1 : 1);
+    }
   },
   { passive: false },
 );
