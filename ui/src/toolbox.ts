@@ -217,7 +217,8 @@ function renderPending(): void {
     return b;
   };
   $("roi-pending").replaceChildren(...PENDING.filter((p) => p.group === "ROI").map(disabled));
-  const groups = [...new Set(PENDING.filter((p) => p.group !== "ROI").map((p) => p.group))];
+  const shown = PENDING.filter((p) => p.group !== "ROI" && (p.mode ?? state.mode) === state.mode);
+  const groups = [...new Set(shown.map((p) => p.group))];
   $("pending").replaceChildren(
     ...groups.map((g) => {
       const div = document.createElement("div");
@@ -226,7 +227,7 @@ function renderPending(): void {
       h.textContent = g;
       const row = document.createElement("div");
       row.className = "row wrap";
-      row.append(...PENDING.filter((p) => p.group === g).map(disabled));
+      row.append(...shown.filter((p) => p.group === g).map(disabled));
       div.append(h, row);
       return div;
     }),
@@ -267,6 +268,7 @@ function changeBrush(step: number): void {
 
 function setMode(mode: EditMode): void {
   setState({ mode, tool: defaultTool(mode), subRoi: 0 });
+  renderPending();
   void guarded(refreshSubRois);
 }
 
