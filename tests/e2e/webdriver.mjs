@@ -38,6 +38,11 @@ export class WebDriver {
     });
   }
 
+  /** How long an async script may run (W3C default: 30 s). */
+  setScriptTimeout(ms) {
+    return this.cmd("POST", "/timeouts", { script: ms });
+  }
+
   handles() {
     return this.cmd("GET", "/window/handles");
   }

@@ -1,0 +1,121 @@
+// Frame-time benchmark in the real app (issue 4): WebDriver drives the debug build under Xvfb
+// (scripts/e2e.sh runs it); times are taken inside the page with performance.now().
+// Input: DAFNE_BENCH_DATA, a 512 x 512 x 80 series (bench/app/run.sh makes a phantom); 30 ROIs
+// are painted on every slice through the app's own `paint` command before timing.
+// Measures, per event, the time from dispatching it to the frame that shows its effect
+// (`dafneImage.frames` advancing; the draw itself is `dafneImage.lastFrameMs`):
+//   scroll: one wheel step to the next slice (pixels and labels fetched over IPC, drawn);
+//   window/level: one right-drag move;
+//   brush: one left-drag move to its preview on screen, and the release to the stored
+//          stroke drawn from the mask Rust sends back.
+// Prints one JSON object (medians, 95th percentiles) on the last line.
+import assert from "node:assert/strict";
+import { loadThroughToolbox, runApp } from "../../tests/e2e/harness.mjs";
+
+const data = process.env.DAFNE_BENCH_DATA;
+const repeat = Number(process.env.DAFNE_BENCH_REPEAT ?? 60);
+assert.ok(data, "DAFNE_BENCH_DATA: the 512 x 512 x 80 series to scroll");
+
+// In the page: fire `fire()`, resolve with ms until a frame after it has been drawn.
+const timeEvents = `
+  const [kind, n, slices] = arguments;
+  const c = document.getElementById('view');
+  const r = c.getBoundingClientRect();
+  const probe = window.dafneImage;
+  const nextFrame = (f0) => new Promise((res, rej) => {
+    const t0 = performance.now();
+    const poll = () => {
+      if (probe.frames > f0) res();
+      else if (performance.now() - t0 > 5000) rej(new Error(kind + ': no frame within 5 s of an event'));
+      else requestAnimationFrame(poll);
+    };
+    requestAnimationFrame(poll);
+  });
+  const ptr = (type, button, buttons, fx, fy) => c.dispatchEvent(new PointerEvent(type, { pointerId: button + 1, button, buttons,
+    clientX: r.left + r.width * fx, clientY: r.top + r.height * fy, bubbles: true, cancelable: true }));
+  const out = { latencyMs: [], drawMs: [] };
+  const timed = async (fire) => {
+    const f0 = probe.frames;
+    const t0 = performance.now();
+    fire();
+    await nextFrame(f0);
+    out.latencyMs.push(performance.now() - t0);
+    out.drawMs.push(probe.lastFrameMs);
+  };
+  if (kind === 'scroll') {
+    let step = 100;
+    for (let i = 0; i < n; i++) {
+      // Back and forth through the series: turn at either end.
+      const s = probe.slice;
+      if (s <= 0) step = Math.abs(step);
+      else if (s >= slices - 1) step = -Math.abs(step);
+            await timed(() => c.dispatchEvent(new WheelEvent('wheel', { deltaY: step,
+        clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true })));
+    }
+  } else if (kind === 'window') {
+    ptr('pointerdown', 2, 2, 0.5, 0.5);
+    for (let i = 0; i < n; i++) await timed(() => ptr('pointermove', 2, 2, 0.5 + 0.002 * (i % 40), 0.5 - 0.002 * (i % 40)));
+    ptr('pointerup', 2, 0, 0.5, 0.5);
+  } else if (kind === 'brush') {
+    ptr('pointerdown', 0, 1, 0.3, 0.3);
+    for (let i = 0; i < n; i++) await timed(() => ptr('pointermove', 0, 1, 0.3 + 0.005 * i, 0.3 + 0.002 * i));
+    // The release: Rust applies the stroke, emits RoiModified, the page fetches and draws.
+    const f0 = probe.frames;
+    const t0 = performance.now();
+    const before = (await window.__TAURI_INTERNALS__.invoke('roi_list'))[0].voxels;
+    ptr('pointerup', 0, 0, 0.3 + 0.005 * n, 0.3 + 0.002 * n);
+    for (;;) {
+      await nextFrame(probe.frames);
+      const now = (await window.__TAURI_INTERNALS__.invoke('roi_list'))[0].voxels;
+      if (now !== before && probe.frames > f0 + 1) break;
+      if (performance.now() - t0 > 10000) throw new Error('the stroke never landed');
+    }
+    out.commitMs = performance.now() - t0;
+  }
+  return out;`;
+
+// In the page: ROI number k (of `rois`), a brush stroke on every slice, through the app's command.
+const paintRoi = `
+  const [k, rois, slices, rows, cols] = arguments;
+  const invoke = window.__TAURI_INTERNALS__.invoke;
+  const t0 = performance.now();
+  {
+    const roi = await invoke('add_roi', { name: 'muscle_' + String(k + 1).padStart(2, '0') });
+    const a = (2 * Math.PI * k) / rois;
+    for (let s = 0; s < slices; s++) {
+      const cx = cols / 2 + Math.cos(a) * cols * (0.18 + 0.1 * (k % 3)) + 6 * Math.sin(s / 9);
+      const cy = rows / 2 + Math.sin(a) * rows * (0.18 + 0.1 * (k % 3));
+      await invoke('paint', { stroke: { roi, slice: s, shape: 'circle', sizePx: 14, erase: false, eraseAll: false,
+        pointsIjk: [[cx - 8, cy], [cx, cy + 6], [cx + 8, cy]], intensityTolerance: null } });
+    }
+  }
+  return performance.now() - t0;`;
+
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
+  return { n: s.length, median: +at(0.5).toFixed(2), p95: +at(0.95).toFixed(2), max: +s[s.length - 1].toFixed(2) };
+};
+
+await runApp("bench", async (t) => {
+  const { wd, inImage, call } = t;
+  await wd.setScriptTimeout(600000);
+  const info = await loadThroughToolbox(t, data);
+  await inImage();
+  const rois = 30;
+  let paintMs = 0;
+  for (let k = 0; k < rois; k++) paintMs += await wd.execAsync(paintRoi, k, rois, info.slices, info.rows, info.cols);
+  const list = await call("roi_list");
+  assert.equal(list.length, rois);
+  console.log(`  ${info.cols}x${info.rows}x${info.slices}, ${rois} ROIs painted on every slice, ${(paintMs / rois / info.slices).toFixed(1)} ms per stroke`);
+  await wd.waitFor("a drawn slice", "return window.dafneImage.frames > 0");
+  // Warm-up: one pass over a few slices (first IPC calls, JIT).
+  await wd.execAsync(timeEvents, "scroll", 5, info.slices);
+  const result = { series: [info.cols, info.rows, info.slices], rois };
+  for (const kind of ["scroll", "window", "brush"]) {
+    const r = await wd.execAsync(timeEvents, kind, kind === "brush" ? Math.min(repeat, 40) : repeat, info.slices);
+    result[kind] = { eventToFrameMs: stats(r.latencyMs), drawMs: stats(r.drawMs) };
+    if (r.commitMs !== undefined) result[kind].releaseToStoredStrokeOnScreenMs = +r.commitMs.toFixed(1);
+  }
+  console.log(JSON.stringify(result));
+});
