@@ -4,7 +4,7 @@
 // are painted on every slice through the app's own `paint` command before timing.
 // Measures, per event, the time from dispatching it to the frame that shows its effect
 // (`dafneImage.frames` advancing; the draw itself is `dafneImage.lastFrameMs`):
-//   scroll: one wheel step to the next slice (pixels and labels fetched over IPC, drawn);
+//   scroll: one arrow-key step to the next slice (pixels and labels fetched over IPC, drawn);
 //   window/level: one right-drag move;
 //   brush: one left-drag move to its preview on screen, and the release to the stored
 //          stroke drawn from the mask Rust sends back.
@@ -49,8 +49,8 @@ const timeEvents = `
       const s = probe.slice;
       if (s <= 0) step = Math.abs(step);
       else if (s >= slices - 1) step = -Math.abs(step);
-            await timed(() => c.dispatchEvent(new WheelEvent('wheel', { deltaY: step,
-        clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true })));
+      // Arrow keys: the wheel is debounced (the original's 200 ms), the arrows are not.
+      await timed(() => document.dispatchEvent(new KeyboardEvent('keydown', { key: step > 0 ? 'ArrowRight' : 'ArrowLeft', bubbles: true, cancelable: true })));
     }
   } else if (kind === 'window') {
     ptr('pointerdown', 2, 2, 0.5, 0.5);
@@ -109,6 +109,10 @@ await runApp("bench", async (t) => {
   assert.equal(list.length, rois);
   console.log(`  ${info.cols}x${info.rows}x${info.slices}, ${rois} ROIs painted on every slice, ${(paintMs / rois / info.slices).toFixed(1)} ms per stroke`);
   await wd.waitFor("a drawn slice", "return window.dafneImage.frames > 0");
+  // The brush paints into the active ROI: pick the first, as a user clicks it in the Toolbox.
+  await t.inToolbox();
+  await wd.exec("document.querySelector('#roi-list li').click();");
+  await inImage();
   // Warm-up: one pass over a few slices (first IPC calls, JIT).
   await wd.execAsync(timeEvents, "scroll", 5, info.slices);
   const result = { series: [info.cols, info.rows, info.slices], rois };

@@ -5,7 +5,7 @@
 import { open } from "@tauri-apps/plugin-dialog";
 import { api, errorMessage, events, type RoiInfo } from "./api";
 import { roiColour } from "./colours";
-import { confirmDialog } from "./dialogs";
+import { confirmDialog, promptText } from "./dialogs";
 import { mountMenus, setDatasetOpen } from "./menus";
 import { setRoiContext } from "./roiops";
 import { INITIAL_STATE, onCommand, onSlice, onStateRequest, publishState, sendCommand, type SharedState } from "./shared";
@@ -285,7 +285,10 @@ function main(): void {
   $("add-roi").onclick = () =>
     guarded(async () => {
       const input = $<HTMLInputElement>("roi-name");
-      const name = input.value.trim() || `roi${rois.length + 1}`;
+      // As the original: "+" asks for the name (the field is a shortcut for typing it first).
+      const typed = input.value.trim();
+      const name = typed || (await promptText("New ROI", "ROI name", `roi${rois.length + 1}`))?.trim();
+      if (!name) return;
       const id = await api.addRoi(name);
       input.value = "";
       await refreshRois();
