@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Preferences on disk: defaults, round trip, damaged files, unknown keys, ranges.
+#![allow(clippy::field_reassign_with_default)]
 
 use dafne_session::preferences::{self, Preferences, FILE_NAME};
 
