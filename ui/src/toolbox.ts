@@ -1,8 +1,8 @@
 // The Toolbox window: data loading, the ROI list, the tool buttons and options (generated
 // from the tool registry), undo/redo. It owns the shared UI state and broadcasts it.
-import { open } from "@tauri-apps/plugin-dialog";
 import { api, errorMessage, events, type RoiInfo } from "./api";
 import { roiColour } from "./colours";
+import { loadData, loadDataMenu } from "./data";
 import { mountMenus, setDatasetOpen } from "./menus";
 import { INITIAL_STATE, onCommand, onStateRequest, publishState, type SharedState } from "./shared";
 import { clampBrushSize, TOOLS, toolByName } from "./tools/registry";
@@ -110,20 +110,6 @@ function renderTools(): void {
   );
 }
 
-async function openData(path: string): Promise<void> {
-  $("data-status").textContent = "loading…";
-  try {
-    const reply = await api.openDataset(path);
-    const i = reply.info;
-    $("data-status").textContent =
-      `${i.description || "dataset"}: ${i.cols} × ${i.rows} × ${i.slices}` +
-      (reply.warnings.length ? ` (${reply.warnings.join("; ")})` : "");
-  } catch (e) {
-    $("data-status").textContent = "";
-    throw e;
-  }
-}
-
 function undoRedoKeys(e: KeyboardEvent): void {
   if (!(e.ctrlKey || e.metaKey)) return;
   if (e.key === "z") void guarded(api.undo);
@@ -131,15 +117,8 @@ function undoRedoKeys(e: KeyboardEvent): void {
 }
 
 function main(): void {
-  $("open-data").onclick = () => guarded(() => openData($<HTMLInputElement>("data-path").value.trim()));
-  $("browse-data").onclick = () =>
-    guarded(async () => {
-      const picked = await open({ directory: true, multiple: false, title: "Load data" });
-      if (typeof picked === "string") {
-        $<HTMLInputElement>("data-path").value = picked;
-        await openData(picked);
-      }
-    });
+  $("open-data").onclick = () => void loadData($<HTMLInputElement>("data-path").value.trim());
+  $("browse-data").onclick = () => void loadDataMenu(true);
   $("add-roi").onclick = () =>
     guarded(async () => {
       const input = $<HTMLInputElement>("roi-name");
