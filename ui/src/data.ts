@@ -62,6 +62,17 @@ export async function loadData(path: string, series: number | null = null): Prom
   setStatus("loading…");
   let picked = series;
   const ok = await act("load", "Load data", async () => {
+    try {
+      return await load();
+    } catch (e) {
+      // Before the error dialog: the line keeps saying what is still open.
+      setStatus(before);
+      throw e;
+    }
+  });
+  return ok;
+
+  async function load(): Promise<string[]> {
     let reply;
     try {
       reply = await api.loadData(path, picked);
@@ -86,9 +97,7 @@ export async function loadData(path: string, series: number | null = null): Prom
       }
     }
     return reply.warnings;
-  });
-  if (!ok) setStatus(before);
-  return ok;
+  }
 }
 
 async function pickSeries(path: string): Promise<number | null> {

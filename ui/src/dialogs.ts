@@ -20,6 +20,8 @@ function build(title: string): { dialog: HTMLDialogElement; form: HTMLFormElemen
   dialog.className = "dafne-dialog";
   const form = document.createElement("form");
   form.method = "dialog";
+  // Ranges are checked by the caller and by Rust, with messages that say which value is wrong.
+  form.noValidate = true;
   const h = document.createElement("h3");
   h.textContent = title;
   const body = document.createElement("div");

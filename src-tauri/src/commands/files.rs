@@ -310,17 +310,7 @@ pub async fn save_masks(
                 "there are no ROIs to save",
             ));
         }
-        let w = ws.export_masks(format, &path, &options).map_err(|e| {
-            let refused = matches!(
-                e,
-                dafne_session::SessionError::Masks(dafne_io::masks::MaskIoError::Overlap(_))
-            );
-            let mut err = CommandError::from(e);
-            if refused {
-                err.kind = ErrorKind::InvalidInput;
-            }
-            err
-        })?;
+        let w = ws.export_masks(format, &path, &options)?;
         ws.mark_saved();
         Ok(w)
     })

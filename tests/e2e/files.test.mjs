@@ -1,0 +1,210 @@
+// End-to-end test of the File, Tools and Help menus' work in the real app: loading, masks out
+// and back in, ROI files, statistics, preferences, bad input through the UI (each a clear
+// message in a dialog, nothing changed) and the close prompt. Native file dialogs cannot be
+// driven by WebDriver: the test calls the same path-taking functions the menus call after
+// their dialog (`window.dafneFiles`).
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runApp, series, sleep } from "./harness.mjs";
+
+const tmp = mkdtempSync(join(tmpdir(), "dafne-e2e-files-"));
+
+/** A 2×2 uint8 .npy written by hand (header padded to 64 bytes, as NumPy's v1.0 format). */
+function smallNpy(path) {
+  let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }";
+  header = header.padEnd(64 - 10 - 1, " ") + "\n";
+  const pre = Buffer.from([0x93, ...Buffer.from("NUMPY"), 1, 0, header.length & 0xff, header.length >> 8]);
+  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from([1, 0, 0, 1])]));
+}
+
+await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessStep, call }) => {
+  // WebKit paints a moment after the DOM changes: let it settle before the step's screenshots.
+  const step = (name, fn) => harnessStep(name, async () => {
+    await fn();
+    await sleep(400);
+  });
+  const openDialog = () => inToolbox().then(() => wd.exec("const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;"));
+  const answer = (value) =>
+    inToolbox().then(() => wd.exec("const b = document.querySelector(`dialog[open] button[data-answer='${arguments[0]}']`); if (!b) return false; b.click(); return true;", value));
+  const seq = () => wd.exec("return window.dafneFiles.last().seq");
+  /** Starts a file action (a call on window.dafneFiles) and waits until it ends or shows a dialog. */
+  const start = async (js, ...args) => {
+    await inToolbox();
+    const before = await seq();
+    await wd.exec(`void window.dafneFiles.${js}; return true;`, ...args);
+    return wd.waitFor(
+      "the action to end or ask",
+      "const d = document.querySelector('dialog[open]'); const l = window.dafneFiles.last(); return l.seq > arguments[0] || d ? { last: l, dialog: d ? d.textContent : null } : null;",
+      (v) => v,
+      60000,
+      before,
+    );
+  };
+  /** A failed action: its error dialog says `pattern`; the dialog is closed after the screenshot. */
+  const expectError = async (js, pattern, ...args) => {
+    const r = await start(js, ...args);
+    const text = await wd.waitFor("an error dialog", "const d = document.querySelector('dialog.error[open]'); return d ? d.textContent : null;");
+    assert.match(text, pattern);
+    assert.equal((await wd.exec("return window.dafneFiles.last()")).ok, false);
+    return r;
+  };
+  const state = async () => ({ info: await call("dataset_info"), rois: await call("roi_list") });
+
+  let info;
+  await step("01-load", async () => {
+    let r = await start("loadData(arguments[0])", series);
+    if (r.dialog && /Recover the ROIs/.test(r.dialog)) {
+      await answer("cancel"); // an autosave from an earlier run: not wanted here
+      r = await wd.waitFor("the load to end", "return window.dafneFiles.last()", (l) => l.action === "load");
+    }
+    const last = await wd.exec("return window.dafneFiles.last()");
+    assert.equal(last.action, "load");
+    assert.ok(last.ok, last.message);
+    info = await call("dataset_info");
+    assert.ok(info.rows > 0 && info.slices > 1, JSON.stringify(info));
+    if (await openDialog()) await answer("ok"); // load warnings, if any
+    // The File menu's dataset entries are now enabled; DICOM exports too (DICOM data).
+    await wd.exec("document.querySelector('#menu-file > .label').click();");
+    const disabled = await wd.exec("return [...document.querySelectorAll('#menu-file li.disabled')].map((l) => l.id)");
+    assert.ok(!disabled.includes("menu-save-masks-nifti") && !disabled.includes("menu-save-masks-dicom"), disabled.join());
+    assert.ok(disabled.includes("menu-reorient-axial"), "reorient waits for its workspace operation");
+  });
+
+  const painted = {};
+  await step("02-paint", async () => {
+    await wd.exec("document.body.click();");
+    const mid = Math.floor(info.slices / 2);
+    for (const [name, x, y, slice] of [["femur", info.cols * 0.4, info.rows * 0.5, mid], ["tibia", info.cols * 0.6, info.rows * 0.4, mid + 1]]) {
+      const roi = await call("add_roi", { name });
+      const points = [[x, y], [x + 10, y], [x + 10, y + 6]];
+      await call("paint", { stroke: { roi, slice, shape: "circle", sizePx: 7, erase: false, eraseAll: false, pointsIjk: points, intensityTolerance: null } });
+    }
+    for (const r of await call("roi_list")) painted[r.name] = r.voxels;
+    assert.ok(painted.femur > 0 && painted.tibia > 0, JSON.stringify(painted));
+    console.log(`  painted ${JSON.stringify(painted)}`);
+  });
+
+  const out = join(tmp, "nifti-masks");
+  await step("03-save-masks-nifti", async () => {
+    const r = await start("saveMasks('nifti', arguments[0])", out);
+    assert.ok(r.last.ok, r.last.message);
+    assert.deepEqual(readdirSync(out).sort(), ["femur.nii.gz", "tibia.nii.gz"]);
+    assert.equal((await call("file_facts")).unsaved, false, "an export marks the work saved");
+  });
+
+  await step("04-import-masks", async () => {
+    const r = await start("importMasks(arguments[0])", out);
+    if (r.dialog) await answer("ok"); // the renaming warnings
+    const last = await wd.exec("return window.dafneFiles.last()");
+    assert.ok(last.ok, last.message);
+    assert.match(last.message, /imported as "femur \(2\)"/);
+    const rois = Object.fromEntries((await call("roi_list")).map((r) => [r.name, r.voxels]));
+    assert.equal(rois["femur (2)"], painted.femur, "femur round-trips through NIfTI");
+    assert.equal(rois["tibia (2)"], painted.tibia, "tibia round-trips through NIfTI");
+  });
+
+  await step("05-roi-file-and-statistics", async () => {
+    const file = join(tmp, "rois.dafne");
+    let r = await start("exportRoiFile(arguments[0])", file);
+    assert.ok(r.last.ok, r.last.message);
+    r = await start("importRoiFile(arguments[0])", file);
+    assert.ok(r.last.ok, r.last.message);
+    assert.equal((await call("roi_list")).length, 4);
+    const csv = join(tmp, "stats.csv");
+    r = await start("saveStatistics(arguments[0], false)", csv);
+    assert.ok(r.last.ok, r.last.message);
+    const text = readFileSync(csv, "utf8");
+    assert.match(text, /femur/);
+    assert.match(text, /tibia \(2\)/);
+  });
+
+  await step("preferences", async () => {
+    await inToolbox();
+    await call("reset_preferences", { keepApiKey: true }); // whatever an earlier run left
+
+    await wd.exec("document.querySelector('#menu-tools > .label').click(); document.getElementById('menu-preferences').click();");
+    await wd.waitFor("the preferences dialog", "return document.getElementById('pref-MASK_LAYER_ALPHA') !== null");
+    // Advanced entries only with "Show advanced configuration".
+    assert.equal(await wd.exec("return document.querySelector('[data-key=AUTOSAVE_INTERVAL]').hidden"), true);
+    await wd.exec("const c = document.getElementById('pref-ADVANCED_CONFIG'); c.click();");
+    assert.equal(await wd.exec("return document.querySelector('[data-key=AUTOSAVE_INTERVAL]').hidden"), false);
+    await wd.exec("document.getElementById('pref-MASK_LAYER_ALPHA').value = '0.65';");
+  });
+  await step("06-preferences-saved", async () => {
+    await answer("save");
+    const p = await wd.waitFor("the saved value", "return window.__TAURI_INTERNALS__.invoke('get_preferences')", (p) => p && p.MASK_LAYER_ALPHA === 0.65);
+    assert.equal(p.ADVANCED_CONFIG, true);
+    // Out of range: refused with a message, nothing stored.
+    await wd.exec("document.querySelector('#menu-tools > .label').click(); document.getElementById('menu-preferences').click();");
+    await wd.waitFor("the preferences dialog", "return document.getElementById('pref-MASK_LAYER_ALPHA') !== null");
+    await wd.exec("document.getElementById('pref-MASK_LAYER_ALPHA').value = '1.5';");
+    await answer("save");
+    const text = await wd.waitFor("an error dialog", "const d = document.querySelector('dialog.error[open]'); return d ? d.textContent : null;");
+    assert.match(text, /MASK_LAYER_ALPHA must be between 0 and 1/);
+    await answer("ok");
+    assert.equal((await call("get_preferences")).MASK_LAYER_ALPHA, 0.65);
+    await call("reset_preferences", { keepApiKey: true });
+    assert.equal((await call("get_preferences")).MASK_LAYER_ALPHA, 0.4);
+  });
+
+  await step("07-corrupt-nifti", async () => {
+    const before = await state();
+    const bad = join(tmp, "x.nii");
+    writeFileSync(bad, randomBytes(4096));
+    await expectError("loadData(arguments[0])", /Load data failed.*cannot open dataset/s, bad);
+    assert.deepEqual(await state(), before, "the dataset and ROIs are unchanged");
+    assert.match(await wd.exec("return document.getElementById('data-status').textContent"), /×/);
+  });
+  await answer("ok");
+
+  await step("08-wrong-size-mask", async () => {
+    const before = await state();
+    const npy = join(tmp, "small.npy");
+    smallNpy(npy);
+    await expectError("importMasks(arguments[0])", /Import masks failed/, npy);
+    console.log(`  ${(await openDialog()).replace(/\s+/g, " ").slice(0, 200)}`);
+    assert.deepEqual(await state(), before, "no ROI added");
+  });
+  await answer("ok");
+
+  await step("09-empty-folder", async () => {
+    const before = await state();
+    const empty = mkdtempSync(join(tmp, "empty-"));
+    await expectError("loadData(arguments[0])", /Load data failed.*no DICOM image series found/s, empty);
+    assert.deepEqual(await state(), before, "the dataset and ROIs are unchanged");
+  });
+  await answer("ok");
+
+  await step("10-close-prompt", async () => {
+    await inToolbox();
+    await call("paint", { stroke: { roi: (await call("roi_list"))[0].id, slice: 0, shape: "square", sizePx: 5, erase: false, eraseAll: false, pointsIjk: [[20, 20]], intensityTolerance: null } });
+    assert.equal((await call("file_facts")).unsaved, true);
+    // Closing the Image Window asks first (in the Toolbox), and keeps both windows.
+    await wd.exec("window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'image' }); return true;");
+    const text = await wd.waitFor("the close prompt", "const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;");
+    assert.match(text, /Quit and lose them/);
+  });
+  await step("11-close-cancelled", async () => {
+    await answer("cancel");
+    const handles = await wd.handles();
+    assert.equal(handles.length, 2, "both windows stay");
+    assert.ok(handles.includes(windows.image));
+  });
+
+  await step("12-unexpected-error", async () => {
+    // A bug in the Image Window's page: the ROIs are saved and the user told where.
+    await inImage();
+    await wd.exec("setTimeout(() => { throw new Error('e2e: a deliberate bug'); }, 0); return true;");
+    const text = await wd.waitFor("the error dialog", "const d = document.querySelector('dialog.error[open]'); return d ? d.textContent : null;");
+    assert.match(text, /An error occurred: Error: e2e: a deliberate bug/);
+    const saved = text.match(/were saved to (\S+\.dafne)/);
+    assert.ok(saved, text);
+    console.log(`  emergency save: ${saved[1]}`);
+    const logs = await call("read_logs");
+    assert.match(logs.error, /image page: Error: e2e: a deliberate bug/);
+    assert.match(logs.output, /dataset opened: \d+ x \d+ x \d+/);
+  });
+});
