@@ -204,7 +204,53 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
     assert.ok(saved, text);
     console.log(`  emergency save: ${saved[1]}`);
     const logs = await call("read_logs");
-    assert.match(logs.error, /image page: Error: e2e: a deliberate bug/);
-    assert.match(logs.output, /dataset opened: \d+ x \d+ x \d+/);
+    assert.match(logs.errorLog, /image page: Error: e2e: a deliberate bug/);
+    assert.match(logs.outputLog, /dataset opened: \d+ x \d+ x \d+/);
+  });
+
+  await inImage();
+  await wd.exec("document.querySelector('dialog[open] button[data-answer=ok]').click();");
+
+  let before;
+  await step("13-autosave", async () => {
+    const autosaves = (l) => (l.outputLog.match(/autosaved: /g) ?? []).length;
+    const earlier = autosaves(await call("read_logs"));
+    const p = await call("get_preferences");
+    await call("set_preferences", { preferences: { ...p, AUTOSAVE_INTERVAL: 1 } });
+    const roi = (await call("roi_list"))[1].id;
+    await call("paint", { stroke: { roi, slice: 2, shape: "square", sizePx: 9, erase: false, eraseAll: false, pointsIjk: [[40, 40]], intensityTolerance: null } });
+    before = await call("roi_list");
+    // The autosave thread writes it within an interval plus its 2 s poll.
+    const logs = await wd.waitFor("an autosave in the log", "return window.__TAURI_INTERNALS__.invoke('read_logs')", (l) => autosaves(l) > earlier, 10000);
+    console.log(`  ${logs.outputLog.split("\n").filter((l) => /autosaved/.test(l)).pop()}`);
+    await call("reset_preferences", { keepApiKey: true });
+  });
+
+  await step("14-recover", async () => {
+    const r = await start("loadData(arguments[0])", series);
+    assert.ok(r.dialog, "an autosave is offered");
+    assert.match(r.dialog, /Recover the ROIs autosaved at/);
+    await sleep(300);
+    await wd.exec("return 1"); // settle, then show the prompt in the screenshot
+  });
+  await step("15-recovered", async () => {
+    await answer("ok");
+    await wd.waitFor("the load to end", "return window.dafneFiles.last()", (l) => l.action === "load" && l.seq > 0);
+    const rois = await wd.waitFor("the recovered ROIs", "return window.__TAURI_INTERNALS__.invoke('roi_list')", (l) => l.length === before.length);
+    assert.deepEqual(rois.map((r) => [r.name, r.voxels]), before.map((r) => [r.name, r.voxels]));
+    if (await openDialog()) await answer("ok");
+  });
+
+  await step("16-help", async () => {
+    await inToolbox();
+    await wd.exec("document.querySelector('#menu-help > .label').click(); document.getElementById('menu-about').click();");
+    const about = await wd.waitFor("About", "const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;");
+    assert.match(about, /Dafne \d+\.\d+\.\d+/);
+    assert.match(about, /GPL-3.0/);
+    await answer("ok");
+    await wd.exec("document.querySelector('#menu-help > .label').click(); document.getElementById('menu-show-logs').click();");
+    const out = await wd.waitFor("the output log", "const p = document.getElementById('log-output'); return p ? p.textContent : null;");
+    assert.match(out, /dataset opened: 256 x 256 x 20/);
+    assert.doesNotMatch(out, /FSE PD|PatientName/i, "no series description or patient data in the log");
   });
 });

@@ -157,8 +157,8 @@ export type LoadReply_Serialize = {
 
 export type LogsDto = {
 	folder: string,
-	output: string,
-	error: string,
+	outputLog: string,
+	errorLog: string,
 };
 
 export type MaskFormatDto = "npy" | "npz" | "bundle" | "nifti" | "compactNifti" | "compactDicom" | "dicom" | "seg";

@@ -190,8 +190,8 @@ async function showLogs(): Promise<void> {
   const load = async () => {
     const logs = await api.readLogs();
     folder.textContent = `In ${logs.folder}`;
-    out.textContent = logs.output || "(empty)";
-    err.textContent = logs.error || "(empty)";
+    out.textContent = logs.outputLog || "(empty)";
+    err.textContent = logs.errorLog || "(empty)";
     out.scrollTop = out.scrollHeight;
   };
   refresh.onclick = () => void load();

@@ -213,8 +213,8 @@ pub async fn startup_path(shell: State<'_, ShellState>) -> CmdResult<Option<Stri
 #[serde(rename_all = "camelCase")]
 pub struct LogsDto {
     pub folder: String,
-    pub output: String,
-    pub error: String,
+    pub output_log: String,
+    pub error_log: String,
 }
 
 /// The tail (last 200 KiB) of a log file; empty when it does not exist yet.
@@ -234,8 +234,8 @@ fn tail(path: &Path) -> String {
 pub async fn read_logs(shell: State<'_, ShellState>) -> CmdResult<LogsDto> {
     Ok(LogsDto {
         folder: shell.log_dir.display().to_string(),
-        output: tail(&shell.log_dir.join(logs::OUTPUT_LOG)),
-        error: tail(&shell.log_dir.join(logs::ERROR_LOG)),
+        output_log: tail(&shell.log_dir.join(logs::OUTPUT_LOG)),
+        error_log: tail(&shell.log_dir.join(logs::ERROR_LOG)),
     })
 }
 
