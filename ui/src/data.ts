@@ -31,6 +31,12 @@ function record(action: string, ok: boolean, message: string): void {
   last = { action, ok, message, seq: last.seq + 1 };
 }
 
+/** The Toolbox's message line says it too, after the dialog is gone. */
+function setMessage(text: string): void {
+  const el = document.getElementById("message");
+  if (el) el.textContent = text;
+}
+
 function setStatus(text: string): void {
   const el = document.getElementById("data-status");
   if (el) el.textContent = text;
@@ -39,6 +45,7 @@ function setStatus(text: string): void {
 /** Runs a file action: on failure, a dialog says what went wrong. True when it succeeded. */
 async function act(action: string, title: string, f: () => Promise<string[] | void>): Promise<boolean> {
   try {
+    setMessage("");
     const warnings = (await f()) ?? [];
     record(action, true, warnings.join("\n"));
     await refreshFacts().catch(() => undefined);
@@ -47,6 +54,7 @@ async function act(action: string, title: string, f: () => Promise<string[] | vo
   } catch (e) {
     const message = errorMessage(e);
     record(action, false, message);
+    setMessage(message);
     if (errorKind(e) === "Internal") await reportUnexpected(e);
     else await showMessage(`${title} failed`, message, "error");
     return false;
