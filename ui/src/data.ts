@@ -66,6 +66,17 @@ const SEVERAL_SERIES = /series found; choose one/;
 /** Opens PATH (a DICOM file or folder, NIfTI, NumPy); asks the series when a folder holds several. */
 export async function loadData(path: string, series: number | null = null): Promise<boolean> {
   if (!path) return false;
+  await refreshFacts().catch(() => undefined);
+  if (
+    facts?.unsaved &&
+    !(await confirmDialog(
+      "Unsaved changes",
+      "The ROIs have changes that were not saved or exported. Load new data and lose them?",
+      "Load",
+    ))
+  ) {
+    return false;
+  }
   const before = document.getElementById("data-status")?.textContent ?? "";
   setStatus("loading…");
   let picked = series;
