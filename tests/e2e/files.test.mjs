@@ -294,4 +294,16 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
       assert.deepEqual(await call("roi_list"), [], "a new dataset starts with no ROIs");
     });
   }
+
+  // Last: nothing unsaved, so closing the Image Window quits the whole app (both windows go).
+  await inToolbox();
+  assert.equal((await call("file_facts")).unsaved, false);
+  // The app may be gone before the reply comes back: that is the point.
+  await wd.exec("window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'image' }); return true;").catch(() => undefined);
+  let gone = false;
+  for (const t0 = Date.now(); !gone && Date.now() - t0 < 10000; await sleep(200)) {
+    gone = await wd.handles().then((h) => h.length === 0, () => true);
+  }
+  assert.ok(gone, "closing one window closes both");
+  console.log("ok - files: 21-close-quits");
 });
