@@ -134,7 +134,15 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
     await wd.exec("document.getElementById('pref-MASK_LAYER_ALPHA').value = '0.65';");
   });
   await step("06-preferences-saved", async () => {
+    // The Image Window hears the change too (PreferencesChanged goes to every window).
+    await inImage();
+    await wd.execAsync(`const T = window.__TAURI_INTERNALS__;
+      await T.invoke('plugin:event|listen', { event: 'preferences-changed', target: { kind: 'Any' },
+        handler: T.transformCallback((e) => { window.e2ePrefs = e.payload.preferences; }) });`);
     await answer("save");
+    await inImage();
+    await wd.waitFor("the event in the Image Window", "return window.e2ePrefs && window.e2ePrefs.MASK_LAYER_ALPHA", (v) => v === 0.65);
+    await inToolbox();
     const p = await wd.waitFor("the saved value", "return window.__TAURI_INTERNALS__.invoke('get_preferences')", (p) => p && p.MASK_LAYER_ALPHA === 0.65);
     assert.equal(p.ADVANCED_CONFIG, true);
     // Out of range: refused with a message, nothing stored.
