@@ -4,11 +4,13 @@
 // driven by WebDriver: the test calls the same path-taking functions the menus call after
 // their dialog (`window.dafneFiles`).
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { runApp, series, sleep } from "./harness.mjs";
+import { here, runApp, series, sleep } from "./harness.mjs";
+
+const legacyKit = join(here, "../../../shared/data/dafne-legacy");
 
 const tmp = mkdtempSync(join(tmpdir(), "dafne-e2e-files-"));
 
@@ -27,8 +29,16 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
     await sleep(400);
   });
   const openDialog = () => inToolbox().then(() => wd.exec("const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;"));
-  const answer = (value) =>
-    inToolbox().then(() => wd.exec("const b = document.querySelector(`dialog[open] button[data-answer='${arguments[0]}']`); if (!b) return false; b.click(); return true;", value));
+  /** Presses a button of the open dialog and waits until that dialog has closed. */
+  const answer = async (value) => {
+    await inToolbox();
+    const pressed = await wd.exec(
+      "const b = document.querySelector(`dialog[open] button[data-answer='${arguments[0]}']`); if (!b) return false; window.e2eAnswered = b.closest('dialog'); b.click(); return true;",
+      value,
+    );
+    if (pressed) await wd.waitFor("the dialog to close", "return !window.e2eAnswered.open");
+    return pressed;
+  };
   const seq = () => wd.exec("return window.dafneFiles.last().seq");
   /** Starts a file action (a call on window.dafneFiles) and waits until it ends or shows a dialog. */
   const start = async (js, ...args) => {
@@ -300,6 +310,23 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
       assert.ok(last.ok, last.message);
       assert.equal((await call("dataset_info")).slices, 20);
       assert.deepEqual(await call("roi_list"), [], "a new dataset starts with no ROIs");
+    });
+  }
+
+  if (existsSync(legacyKit)) {
+    await step("22-legacy-roi-file", async () => {
+      // A ROI file written by the original Dafne on the kit's 3-slice series.
+      let r = await start("loadData(arguments[0])", join(legacyKit, "input/dicom_mr_small_3slices"));
+      if (r.dialog) await answer("ok");
+      r = await wd.waitFor("the load", "return window.dafneFiles.last()", (l) => l.action === "load", 30000);
+      assert.ok(r.ok, r.message);
+      r = await start("importRoiFile(arguments[0])", join(legacyKit, "rois/rois_synced.p"));
+      const last = await wd.exec("return window.dafneFiles.last()");
+      assert.ok(last.ok, last.message);
+      const names = (await call("roi_list")).map((x) => x.name);
+      assert.ok(names.includes("Vastus Lateralis_R") && names.includes("Muscle é"), names.join(", "));
+      if (await openDialog()) await answer("ok"); // warnings, if any
+      assert.equal((await call("file_facts")).unsaved, false, "what was just read is on disk");
     });
   }
 
