@@ -32,6 +32,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "${appdirs:-}" ] && rm -rf "$appdirs"
 }
 trap cleanup EXIT
 
@@ -43,6 +44,12 @@ export DISPLAY="$display"
 # WebKitGTK wants a session bus; a private one keeps the test away from the user's.
 eval "$(dbus-launch --sh-syntax)"
 pids+=("$DBUS_SESSION_BUS_PID")
+
+# A fresh place for the app's preferences, logs and autosaves (Tauri's config, data and log
+# folders follow XDG): a run never sees what an earlier run or the user left there.
+appdirs="$(mktemp -d)"
+mkdir -p "$appdirs/config" "$appdirs/data" "$appdirs/cache"
+export XDG_CONFIG_HOME="$appdirs/config" XDG_DATA_HOME="$appdirs/data" XDG_CACHE_HOME="$appdirs/cache"
 
 port=$(( 4500 + RANDOM % 400 ))
 native_port=$(( port + 400 ))

@@ -47,18 +47,41 @@ impl CommandError {
 
 impl From<SessionError> for CommandError {
     fn from(e: SessionError) -> Self {
-        let kind = match &e {
-            SessionError::OpenDataset(_) | SessionError::InvalidInput(_) => ErrorKind::InvalidInput,
-            SessionError::WrongDataset { .. } => ErrorKind::InvalidInput,
-            SessionError::Rois(dafne_roi::EditError::NoSuchRoi(_)) => ErrorKind::NotFound,
-            SessionError::Rois(_) => ErrorKind::InvalidInput,
-            SessionError::Masks(dafne_io::masks::MaskIoError::Unsupported { .. }) => {
-                ErrorKind::Unsupported
-            }
-            SessionError::Write { .. } => ErrorKind::Io,
+        CommandError::new(kind_of(&e), e.to_string())
+    }
+}
+
+/// What the UI can do about an error. Bad files (wrong size, damaged, not what they claim)
+/// are the user's input; `Internal` is kept for what only a bug can cause, because the UI
+/// answers it with an emergency save.
+fn kind_of(e: &SessionError) -> ErrorKind {
+    use dafne_io::legacy::LegacyError;
+    use dafne_io::masks::MaskIoError;
+    use dafne_roi::session_file::SessionError as FileError;
+    match e {
+        SessionError::OpenDataset(_) | SessionError::InvalidInput(_) => ErrorKind::InvalidInput,
+        SessionError::WrongDataset { .. } => ErrorKind::InvalidInput,
+        SessionError::Rois(dafne_roi::EditError::NoSuchRoi(_)) => ErrorKind::NotFound,
+        SessionError::Rois(_) => ErrorKind::InvalidInput,
+        SessionError::Masks(m) => match m {
+            MaskIoError::Unsupported { .. } => ErrorKind::Unsupported,
+            MaskIoError::Read { .. } | MaskIoError::Write { .. } => ErrorKind::Io,
+            MaskIoError::Format { .. }
+            | MaskIoError::Shape { .. }
+            | MaskIoError::Overlap(_)
+            | MaskIoError::TooManyLabels(_) => ErrorKind::InvalidInput,
             _ => ErrorKind::Internal,
-        };
-        CommandError::new(kind, e.to_string())
+        },
+        SessionError::SessionFile(f) => match f {
+            FileError::Read { .. } | FileError::Write { .. } => ErrorKind::Io,
+            _ => ErrorKind::InvalidInput,
+        },
+        SessionError::Legacy(l) => match l {
+            LegacyError::Read { .. } | LegacyError::ReadModel { .. } => ErrorKind::Io,
+            _ => ErrorKind::InvalidInput,
+        },
+        SessionError::Stats(_) => ErrorKind::InvalidInput,
+        SessionError::Write { .. } => ErrorKind::Io,
     }
 }
 
@@ -79,5 +102,20 @@ mod tests {
         let e = CommandError::from(SessionError::Rois(dafne_roi::EditError::NoSuchRoi(7)));
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert_eq!(e.message, "invalid ROIs: no ROI with id 7");
+    }
+
+    #[test]
+    fn a_mask_of_the_wrong_size_is_bad_input_not_a_bug() {
+        let e = CommandError::from(SessionError::Masks(dafne_io::masks::MaskIoError::Shape {
+            path: "small.npy".into(),
+            expected: vec![256, 256, 20],
+            got: vec![2, 2],
+            reason: "in-plane size differs".into(),
+        }));
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+        let e = CommandError::from(SessionError::Masks(dafne_io::masks::MaskIoError::Overlap(
+            "a and b".into(),
+        )));
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
     }
 }

@@ -4,7 +4,7 @@
 
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::commands::{contour, edit, view, RoiModified};
+use crate::commands::{app, contour, edit, files, view, RoiModified};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -38,8 +38,34 @@ pub fn builder() -> Builder<tauri::Wry> {
             contour::set_restrict_box,
             contour::restrict_box_to_all,
             // files
+            files::scan_series,
+            files::load_data,
+            files::recover_autosave,
+            files::file_facts,
+            files::import_roi_file,
+            files::export_roi_file,
+            files::import_masks,
+            files::save_masks,
+            files::save_statistics,
+            files::emergency_save,
+            files::log_page_error,
+            app::get_preferences,
+            app::set_preferences,
+            app::reset_preferences,
+            app::startup_warning,
+            app::startup_path,
+            app::read_logs,
+            app::open_folder,
+            app::about,
+            app::quit_app,
         ])
-        .events(collect_events![RoiModified, view::DatasetOpened])
+        .events(collect_events![
+            RoiModified,
+            view::DatasetOpened,
+            // files
+            app::PreferencesChanged,
+            app::CloseRequested,
+        ])
 }
 
 /// The bindings as the page sees them.

@@ -18,9 +18,12 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
         "document.getElementById('data-path').value = arguments[0]; document.getElementById('open-data').click();",
         join(here, "no-such-folder"),
       );
-      const msg = await wd.waitFor("an error message", "return document.getElementById('message').textContent");
+      const msg = await wd.waitFor("an error dialog", "const d = document.querySelector('dialog.error[open]'); return d ? d.textContent : null;");
       assert.match(msg, /cannot open dataset/);
       assert.equal(await call("dataset_info"), null, "a failed open leaves no dataset");
+      // The user reads it and presses OK.
+      await wd.exec("document.querySelector('dialog.error[open] button[data-answer=ok]').click();");
+      await wd.waitFor("the dialog closed", "return document.querySelector('dialog[open]') === null");
     });
 
     let info;
@@ -212,7 +215,7 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
         String(roi), String(second));
       await shots("combine-dialog");
       await inToolbox();
-      await wd.exec("document.querySelector('dialog button[data-answer=ok]').click();");
+      await wd.exec("document.querySelector('dialog[open] button[data-answer=ok]').click();");
       const list = await until("the union ROI", () => call("roi_list"), (l) => l.some((r) => r.name === "A or B"));
       const result = list.find((r) => r.name === "A or B");
       assert.equal(result.voxels, union, "|A ∪ B|");

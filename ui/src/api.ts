@@ -14,6 +14,13 @@ import type {
   RoiModified,
   SliceMetaDto_Serialize,
   SubRoiDto,
+  AppFolder,
+  FileFacts,
+  LoadReply_Serialize,
+  MaskFormatDto,
+  OverlapDto,
+  PreferencesDto,
+  SeriesDto_Serialize,
 } from "./bindings";
 
 export { events };
@@ -27,6 +34,10 @@ export type SubRoiKnots = SubRoiDto;
 export type SliceMeta = SliceMetaDto_Serialize;
 /** What changed after an edit (the same shape as the `RoiModified` event). */
 export type Changed = RoiModified;
+export type { AppFolder, FileFacts, MaskFormatDto, OverlapDto };
+export type Preferences = PreferencesDto;
+export type LoadReply = LoadReply_Serialize;
+export type SeriesInfo = SeriesDto_Serialize;
 
 /** A failed command's message, whatever was thrown. */
 export function errorMessage(e: unknown): string {
@@ -45,5 +56,6 @@ export const api = {
   openDataset: (path: string, series: number | null = null) => commands.openDataset(path, series),
   slicePixels: async (slice: number) => new Float32Array(await commands.slicePixels(slice)),
   roiMask: async (roi: number, slice: number) => new Uint8Array(await commands.roiMask(roi, slice)),
+  loadData: (path: string, series: number | null = null) => commands.loadData(path, series),
   sliceLabels: async (slice: number) => new Uint16Array(await commands.sliceLabels(slice)),
 };

@@ -51,19 +51,83 @@ export const commands = {
 	setRestrictBox: (slice: number, area: [number, number, number, number] | null) => __TAURI_INVOKE<null>("set_restrict_box", { slice, area }),
 	/**  "Copy to all" (the box of `slice` on every slice) or, with `reset`, "Reset all". */
 	restrictBoxToAll: (slice: number, reset: boolean) => __TAURI_INVOKE<null>("restrict_box_to_all", { slice, reset }),
+	/**  The series a DICOM file's folder (or a folder) holds; empty for NIfTI and NumPy files. */
+	scanSeries: (path: string) => __TAURI_INVOKE<SeriesDto_Serialize[]>("scan_series", { path }),
+	/**
+	 *  Opens a dataset (File → Load data): the autosave folder and interval come from the app.
+	 *  On failure the open dataset, if any, stays as it was.
+	 */
+	loadData: (path: string, series: number | null) => __TAURI_INVOKE<LoadReply_Serialize>("load_data", { path, series }),
+	/**  Takes back the autosave offered by `load_data`. False when there was none. */
+	recoverAutosave: () => __TAURI_INVOKE<boolean>("recover_autosave"),
+	fileFacts: () => __TAURI_INVOKE<FileFacts | null>("file_facts"),
+	/**  File → Import ROI file: the original's `.p` or our session file; replaces the ROIs. */
+	importRoiFile: (path: string) => __TAURI_INVOKE<string[]>("import_roi_file", { path }),
+	/**  File → Export ROI file: our session file (`.dafne`). */
+	exportRoiFile: (path: string) => __TAURI_INVOKE<null>("export_roi_file", { path }),
+	/**  File → Import masks (a file, or a folder of them): new ROIs, one undo step. */
+	importMasks: (path: string) => __TAURI_INVOKE<string[]>("import_masks", { path }),
+	/**
+	 *  File → Save masks. A label map with overlapping ROIs and `refuse` fails with kind
+	 *  `InvalidInput` and a message naming the overlap, so the page can ask which ROI wins.
+	 */
+	saveMasks: (format: MaskFormatDto, path: string, overlap: OverlapDto) => __TAURI_INVOKE<string[]>("save_masks", { format, path, overlap }),
+	/**  Tools → Calculate statistics: the CSV written to `path`. */
+	saveStatistics: (path: string, slicewise: boolean) => __TAURI_INVOKE<null>("save_statistics", { path, slicewise }),
+	/**
+	 *  After an unexpected error: saves the ROIs next to the autosave (or in the app's autosave
+	 *  folder) as a session file; returns where, or null when no dataset is open.
+	 */
+	emergencySave: () => __TAURI_INVOKE<string | null>("emergency_save"),
+	/**  Logs an error the page could not handle (an uncaught exception), never patient data. */
+	logPageError: (window: string, message: string) => __TAURI_INVOKE<null>("log_page_error", { window, message }),
+	getPreferences: () => __TAURI_INVOKE<PreferencesDto>("get_preferences"),
+	/**  Validates, saves (atomically) and broadcasts the preferences. */
+	setPreferences: (preferences: PreferencesDto) => __TAURI_INVOKE<PreferencesDto>("set_preferences", { preferences }),
+	/**  Restore factory settings. `keep_api_key` keeps the server key (the original's default). */
+	resetPreferences: (keepApiKey: boolean) => __TAURI_INVOKE<PreferencesDto>("reset_preferences", { keepApiKey }),
+	/**  A warning from start-up (a damaged preferences file), once. */
+	startupWarning: () => __TAURI_INVOKE<string | null>("startup_warning"),
+	/**  The path given on the command line (`dafne-app PATH`), if any. */
+	startupPath: () => __TAURI_INVOKE<string | null>("startup_path"),
+	readLogs: () => __TAURI_INVOKE<LogsDto>("read_logs"),
+	/**  Opens one of the app's folders in the system file manager (created first). */
+	openFolder: (folder: AppFolder) => __TAURI_INVOKE<string>("open_folder", { folder }),
+	about: () => __TAURI_INVOKE<AboutDto>("about"),
+	/**  Quits the app (both windows), after the user agreed to lose unsaved edits. */
+	quitApp: () => __TAURI_INVOKE<null>("quit_app"),
 };
 
 /** Events */
 export const events = {
+	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 	datasetOpened: makeEvent<DatasetOpened, DatasetOpened>("dataset-opened"),
+	preferencesChanged: makeEvent<PreferencesChanged, PreferencesChanged>("preferences-changed"),
 	roiModified: makeEvent<RoiModified, RoiModified>("roi-modified"),
 };
 
 /* Types */
+export type AboutDto = {
+	name: string,
+	version: string,
+	licence: string,
+	description: string,
+};
+
+export type AppFolder = "logs" | "models";
+
 /**  ROI > Combine's operations. */
 export type BoolOpDto = "union" | "subtraction" | "intersection" | "exclusion";
 
 export type BrushShapeDto = "square" | "circle";
+
+/**
+ *  Sent when a window is closed while there are unsaved edits: the Toolbox asks the user and
+ *  calls `quit_app` on yes.
+ */
+export type CloseRequested = {
+	window: string,
+};
 
 /**  Where a combination goes: `existing` (a ROI id) or `newName`, exactly one. */
 export type CombineOutputDto = CombineOutputDto_Serialize | CombineOutputDto_Deserialize;
@@ -120,12 +184,47 @@ export type ErrorKind =
 /**  A bug: the UI should show it and save the ROIs. */
 "Internal";
 
+/**  What the File menu enables on. */
+export type FileFacts = {
+	fromDicom: boolean,
+	unsaved: boolean,
+};
+
+export type LoadReply = LoadReply_Serialize | LoadReply_Deserialize;
+
+export type LoadReply_Deserialize = {
+	info: DatasetInfoDto,
+	warnings: string[],
+	facts: FileFacts,
+	/**  An autosave of this dataset the user may take back (`recover_autosave`). */
+	recoverable?: RecoverableDto_Deserialize | null,
+};
+
+export type LoadReply_Serialize = {
+	info: DatasetInfoDto,
+	warnings: string[],
+	facts: FileFacts,
+	/**  An autosave of this dataset the user may take back (`recover_autosave`). */
+	recoverable: RecoverableDto_Serialize | null,
+};
+
+export type LogsDto = {
+	folder: string,
+	outputLog: string,
+	errorLog: string,
+};
+
+export type MaskFormatDto = "npy" | "npz" | "bundle" | "nifti" | "compactNifti" | "compactDicom" | "dicom" | "seg";
+
 export type MorphologyDto = "grow" | "shrink" | "despeckle" | "fillHoles";
 
 export type OpenReply = {
 	info: DatasetInfoDto,
 	warnings: string[],
 };
+
+/**  Which ROI keeps a voxel several ROIs claim in a label map. */
+export type OverlapDto = "lastWins" | "firstWins" | "refuse";
 
 export type PaintStrokeDto = PaintStrokeDto_Serialize | PaintStrokeDto_Deserialize;
 
@@ -155,6 +254,47 @@ export type PaintStrokeDto_Serialize = {
 	intensityTolerance: number | null,
 };
 
+/**  Sent to every window when the preferences change. */
+export type PreferencesChanged = {
+	preferences: PreferencesDto,
+};
+
+/**  Preferences as the page sees them: the typed keys; unknown keys stay in Rust. */
+export type PreferencesDto = {
+	MODEL_PROVIDER: string,
+	SPLIT_LATERALITY: boolean,
+	MOUSE_SCROLL_DEBOUNCE_TIME: number,
+	HIDE_ROIS_RIGHTCLICK: boolean,
+	INTERPOLATION: string,
+	COLORMAP: string,
+	ROI_COLOR: [number, number, number, number],
+	ROI_SAME_COLOR: [number, number, number, number],
+	ROI_OTHER_COLOR: [number, number, number, number],
+	USE_MULTIPLE_OTHER_COLORS: boolean,
+	MASK_LAYER_ALPHA: number,
+	BRUSH_PAINT_COLOR: [number, number, number, number],
+	BRUSH_ERASE_COLOR: [number, number, number, number],
+	AUTOSAVE_INTERVAL: number,
+	SERVER_URL: string,
+	IL_MIN_SLICES: number,
+	DO_INCREMENTAL_LEARNING: boolean,
+	ADVANCED_CONFIG: boolean,
+};
+
+export type RecoverableDto = RecoverableDto_Serialize | RecoverableDto_Deserialize;
+
+export type RecoverableDto_Deserialize = {
+	path: string,
+	/**  When the autosave was written (Unix seconds), if known. */
+	modifiedUnixS?: number | null,
+};
+
+export type RecoverableDto_Serialize = {
+	path: string,
+	/**  When the autosave was written (Unix seconds), if known. */
+	modifiedUnixS: number | null,
+};
+
 export type RoiInfoDto = {
 	id: number,
 	name: string,
@@ -169,6 +309,32 @@ export type RoiInfoDto = {
 export type RoiModified = {
 	masks: ([number, number])[],
 	rois: number[],
+};
+
+export type SeriesDto = SeriesDto_Serialize | SeriesDto_Deserialize;
+
+export type SeriesDto_Deserialize = {
+	/**  What `load_data`'s `series` takes. */
+	index: number,
+	description: string,
+	modality: string,
+	/**  Columns, rows, slices. */
+	size: [number, number, number],
+	files: number,
+	/**  Why the series cannot be loaded, if it cannot. */
+	refused?: string | null,
+};
+
+export type SeriesDto_Serialize = {
+	/**  What `load_data`'s `series` takes. */
+	index: number,
+	description: string,
+	modality: string,
+	/**  Columns, rows, slices. */
+	size: [number, number, number],
+	files: number,
+	/**  Why the series cannot be loaded, if it cannot. */
+	refused: string | null,
 };
 
 /**  What the Toolbox and the Image Window show for one slice besides the ROIs. */

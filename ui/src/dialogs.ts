@@ -20,6 +20,8 @@ function build(title: string): { dialog: HTMLDialogElement; form: HTMLFormElemen
   dialog.className = "dafne-dialog";
   const form = document.createElement("form");
   form.method = "dialog";
+  // Ranges are checked by the caller and by Rust, with messages that say which value is wrong.
+  form.noValidate = true;
   const h = document.createElement("h3");
   h.textContent = title;
   const body = document.createElement("div");
@@ -114,4 +116,27 @@ export async function showMessage(title: string, message: string, kind: "info" |
   body.textContent = message;
   buttons.append(button("OK", "ok", true));
   await run(dialog);
+}
+
+/** A dialog around any content: resolves to the value of the button pressed ("cancel" on Escape). */
+export async function custom(
+  title: string,
+  content: HTMLElement,
+  choices: [label: string, value: string][],
+  onOpen?: (dialog: HTMLDialogElement) => void,
+): Promise<string> {
+  const { dialog, body, buttons } = build(title);
+  body.append(content);
+  choices.forEach(([label, value], i) => buttons.append(button(label, value, i === choices.length - 1)));
+  onOpen?.(dialog);
+  const answer = await run(dialog);
+  return answer || "cancel";
+}
+
+/** One choice among several buttons; null when cancelled (Escape). */
+export async function choose(title: string, message: string, choices: [label: string, value: string][]): Promise<string | null> {
+  const p = document.createElement("p");
+  p.textContent = message;
+  const answer = await custom(title, p, choices);
+  return choices.some(([, v]) => v === answer) && answer !== "cancel" ? answer : null;
 }

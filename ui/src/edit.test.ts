@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hueCompass, labelLut } from "./colours";
+import { applyPreferences, display, hueCompass, labelLut } from "./colours";
+import type { PreferencesDto } from "./bindings";
 import { knotColour, paintLabels, paintMask, statusText } from "./imagedraw";
 import { outputOf } from "./roiops";
 import { SHORTCUTS, shortcutFor } from "./shortcuts";
@@ -56,6 +57,22 @@ describe("status line", () => {
 });
 
 describe("ROI colours", () => {
+  it("follow the preferences: one other colour, the active colour, the opacity", () => {
+    const saved = { ...display };
+    const prefs = {
+      ROI_COLOR: [0, 1, 0, 0.5], ROI_SAME_COLOR: [1, 1, 0, 0.5], ROI_OTHER_COLOR: [0, 0, 1, 0.4],
+      USE_MULTIPLE_OTHER_COLORS: false, HIDE_ROIS_RIGHTCLICK: false, MOUSE_SCROLL_DEBOUNCE_TIME: 0,
+      INTERPOLATION: "nearest", MASK_LAYER_ALPHA: 0.65,
+    } as unknown as PreferencesDto;
+    expect(applyPreferences(prefs)).toBe(65);
+    const lut = labelLut(3, 2, 100);
+    expect(Array.from(lut.subarray(4, 16))).toEqual([0, 0, 255, 255, 0, 255, 0, 255, 0, 0, 255, 255]);
+    expect(display.hideRoisOnRightClick).toBe(false);
+    expect(display.scrollDebounceMs).toBe(0);
+    expect(display.smoothImage).toBe(false);
+    Object.assign(display, saved);
+  });
+
   it("spreads other ROIs away from red and paints the active one red", () => {
     const hues = hueCompass(6);
     for (const [r, g, b] of hues) expect(r > g + 40 && r > b + 40).toBe(false);
@@ -77,9 +94,9 @@ describe("ROI colours", () => {
     expect(Array.from(rgba)).toEqual([0, 0, 0, 0, 255, 0, 0, 102]);
   });
   it("colours knots as the original", () => {
-    expect(knotColour(true, 0, 0)).toBe("#ff0000");
-    expect(knotColour(true, 1, 0)).toBe("#ffff00");
-    expect(knotColour(false, 0, 0)).toBe("#4080ff");
+    expect(knotColour(true, 0, 0)).toBe("rgb(255,0,0)");
+    expect(knotColour(true, 1, 0)).toBe("rgb(255,255,0)");
+    expect(knotColour(false, 0, 0)).toBe("rgb(0,0,255)");
   });
 });
 

@@ -5,7 +5,7 @@
 // state (slice, window, zoom, pan) lives here. Slices and labels are cached, so scrolling back
 // and dragging the window draw from memory; the ROIs are fetched again after each change.
 import { api, errorMessage, events, type DatasetInfo, type RoiInfo, type RoiModified, type SliceMeta } from "./api";
-import { HIDE_ROIS_ON_RIGHT_CLICK, labelLut, SCROLL_DEBOUNCE_MS } from "./colours";
+import { applyPreferences, display, labelLut } from "./colours";
 import { form } from "./dialogs";
 import { drawContours, drawRestrictBox, paintLabels, paintMask, statusText } from "./imagedraw";
 import { INITIAL_STATE, onCommand, onState, publishSlice, requestState, sendCommand, type SharedState, type UiCommand } from "./shared";
@@ -164,9 +164,10 @@ function draw(): void {
     const fit = currentFit(d);
     const sw = d.info.cols * fit.voxelWCanvas;
     const sh = d.info.rows * fit.voxelHCanvas;
-    ctx2d.imageSmoothingEnabled = false;
+    ctx2d.imageSmoothingEnabled = display.smoothImage;
     ctx2d.drawImage(d.image, fit.offsetXCanvas, fit.offsetYCanvas, sw, sh);
-    const hidden = HIDE_ROIS_ON_RIGHT_CLICK && windowDrag !== null;
+    ctx2d.imageSmoothingEnabled = false;
+    const hidden = display.hideRoisOnRightClick && windowDrag !== null;
     if (!hidden) {
       if (shared.mode === "mask") ctx2d.drawImage(d.overlay, fit.offsetXCanvas, fit.offsetYCanvas, sw, sh);
       else probe.knotsDrawn = drawContours(ctx2d, fit, d.contours, shared.activeRoi, shared.subRoi);
@@ -468,7 +469,7 @@ canvas.addEventListener(
     const up = e.deltaY < 0 || (e.deltaY === 0 && e.deltaX < 0);
     if (e.ctrlKey || e.metaKey) void sendCommand(up ? "brush:bigger" : "brush:smaller");
     else if (e.altKey || e.shiftKey) zoomBy(up ? 1.25 : 0.8, pointerPos(e));
-    else if (e.timeStamp - lastWheelStep >= SCROLL_DEBOUNCE_MS) {
+    else if (e.timeStamp - lastWheelStep >= display.scrollDebounceMs) {
       lastWheelStep = e.timeStamp;
       stepBy(up ? -1 : 1);
     }
@@ -509,6 +510,17 @@ window.addEventListener("blur", () => {
 
 new ResizeObserver(requestFrame).observe(canvas);
 void events.datasetOpened.listen((e) => openInfo(e.payload.info));
+// The user's display preferences (colours, hiding ROIs, scroll debounce, smoothing); the
+// opacity comes through the Toolbox's Opacity slider.
+void api.getPreferences().then((p) => {
+  applyPreferences(p);
+  requestFrame();
+}, showError);
+void events.preferencesChanged.listen((e) => {
+  applyPreferences(e.payload.preferences);
+  if (data) paintOverlay(data);
+  requestFrame();
+});
 void events.roiModified.listen((e) => refreshRois(e.payload).catch(showError));
 void onCommand(runCommand);
 void onState((s) => {

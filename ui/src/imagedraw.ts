@@ -2,7 +2,7 @@
 // labels through a colour lookup (one putImageData), the contour-mode curves and knots, the
 // restrict-area box, and the status line's text.
 import type { DatasetInfo } from "./api";
-import { KNOT_ACTIVE, KNOT_OTHER_ROI, KNOT_RADIUS_VOXELS, KNOT_SAME_ROI, RESTRICT_BOX } from "./colours";
+import { KNOT_RADIUS_VOXELS, RESTRICT_BOX, roleColour } from "./colours";
 import type { SubRoi } from "./tools/registry";
 import { ijkToCanvas, voxelAt, voxelToLps, type ViewFit, type Window } from "./view";
 
@@ -42,8 +42,8 @@ export function paintMask(mask: Uint8Array, colour: ArrayLike<number>, rgba: Uin
 
 /** The colour of a sub-ROI's knots (§1.6): active sub-ROI red, same ROI yellow, others blue. */
 export function knotColour(isActiveRoi: boolean, sub: number, activeSub: number): string {
-  if (!isActiveRoi) return KNOT_OTHER_ROI;
-  return sub === activeSub ? KNOT_ACTIVE : KNOT_SAME_ROI;
+  if (!isActiveRoi) return roleColour("other");
+  return roleColour(sub === activeSub ? "active" : "same");
 }
 
 /** Curves and knots of every ROI's sub-ROIs; returns how many knots were drawn. */

@@ -2,9 +2,9 @@
 // (+ / −) and, in contour mode, the sub-ROI row, the state tools, buttons and option controls
 // (all generated from the tool registry), undo/redo. It owns the shared UI state and
 // broadcasts it; the Image Window tells it which slice is shown.
-import { open } from "@tauri-apps/plugin-dialog";
-import { api, errorMessage, events, type RoiInfo } from "./api";
-import { roiColour } from "./colours";
+import { api, errorMessage, events, type Preferences, type RoiInfo } from "./api";
+import { applyPreferences, roiColour } from "./colours";
+import { loadData, loadDataMenu } from "./data";
 import { confirmDialog, promptText } from "./dialogs";
 import { mountMenus, setDatasetOpen } from "./menus";
 import { setRoiContext } from "./roiops";
@@ -234,20 +234,6 @@ function renderPending(): void {
   );
 }
 
-async function openData(path: string): Promise<void> {
-  $("data-status").textContent = "loading…";
-  try {
-    const reply = await api.openDataset(path);
-    const i = reply.info;
-    $("data-status").textContent =
-      `${i.description || "dataset"}: ${i.cols} × ${i.rows} × ${i.slices}` +
-      (reply.warnings.length ? ` (${reply.warnings.join("; ")})` : "");
-  } catch (e) {
-    $("data-status").textContent = "";
-    throw e;
-  }
-}
-
 function onKey(e: KeyboardEvent): void {
   const id = shortcutFor(e);
   if (!id) return;
@@ -273,15 +259,8 @@ function setMode(mode: EditMode): void {
 }
 
 function main(): void {
-  $("open-data").onclick = () => guarded(() => openData($<HTMLInputElement>("data-path").value.trim()));
-  $("browse-data").onclick = () =>
-    guarded(async () => {
-      const picked = await open({ directory: true, multiple: false, title: "Load data" });
-      if (typeof picked === "string") {
-        $<HTMLInputElement>("data-path").value = picked;
-        await openData(picked);
-      }
-    });
+  $("open-data").onclick = () => void loadData($<HTMLInputElement>("data-path").value.trim());
+  $("browse-data").onclick = () => void loadDataMenu(true);
   $("add-roi").onclick = () =>
     guarded(async () => {
       const input = $<HTMLInputElement>("roi-name");
@@ -333,6 +312,10 @@ function main(): void {
     void guarded(() => Promise.all([refreshSubRois(), refreshClassification()]));
   });
   void onStateRequest(() => publishState(state));
+  // MASK_LAYER_ALPHA is the Opacity slider's value (the ROI colours apply to the list's swatches).
+  const takePreferences = (p: Preferences) => setState({ params: { ...state.params, opacityPct: applyPreferences(p) } });
+  void api.getPreferences().then(takePreferences, (e: unknown) => showMessage(errorMessage(e)));
+  void events.preferencesChanged.listen((e) => takePreferences(e.payload.preferences));
   void onCommand((c) => {
     if (c === "brush:bigger" || c === "brush:smaller") changeBrush(c === "brush:bigger" ? 1 : -1);
   });

@@ -7,6 +7,7 @@
 //! - [`sessions`]: read a session file checked against its dataset, start an empty one;
 //! - [`legacy`]: the original's `.p` ROI files;
 //! - [`masks`]: masks in and out in every format;
+//! - [`preferences`]: the user's preferences, stored as JSON;
 //! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
 //!   killed save left behind;
 //! - [`restrict`]: per-slice restrict-area boxes and classifications;
@@ -19,6 +20,7 @@ pub mod dataset;
 mod error;
 pub mod legacy;
 pub mod masks;
+pub mod preferences;
 pub mod recovery;
 pub mod restrict;
 pub mod sessions;

@@ -2,8 +2,10 @@
 //! shapes in, DTOs or raw bytes out) and holds no logic of its own. Every command is listed in
 //! [`crate::ipc::builder`], which also generates `ui/src/bindings.ts`.
 
+pub mod app;
 pub mod contour;
 pub mod edit;
+pub mod files;
 pub mod view;
 
 use std::sync::Mutex;

@@ -3,7 +3,7 @@
 // 2 px, else appends), Remove (the knot under the press), Translate and Rotate (drag the whole
 // sub-ROI about its centre of mass). Each gesture is one `edit_contour` command.
 import { api, type ContourOp } from "../api";
-import { KNOT_ACTIVE, KNOT_RADIUS_VOXELS } from "../colours";
+import { KNOT_RADIUS_VOXELS, roleColour } from "../colours";
 import { ijkToCanvas, type ViewFit } from "../view";
 import type { GestureContext, SubRoi, Tool } from "./types";
 
@@ -102,7 +102,7 @@ const addMove: Tool = {
       renderOverlay(g, fit) {
         const preview = knots.map((k, i): Point => (i === picked ? to : k));
         if (picked === null) preview.push(to);
-        drawKnots(g, fit, preview, KNOT_ACTIVE);
+        drawKnots(g, fit, preview, roleColour("active"));
       },
     };
   },
@@ -126,7 +126,7 @@ const remove: Tool = {
         await api.editContour(ctx.roi, ctx.slice, { kind: "removeKnot", sub, at });
       },
       renderOverlay(g, fit) {
-        drawKnots(g, fit, knots.filter((_, i) => i !== picked), KNOT_ACTIVE);
+        drawKnots(g, fit, knots.filter((_, i) => i !== picked), roleColour("active"));
       },
     };
   },
@@ -163,7 +163,7 @@ function wholeDrag(name: string, title: string, rotate: boolean): Tool {
           const knots = rotate
             ? rotated(s.knots, c, angle())
             : s.knots.map(([x, y]): Point => [x + now[0] - start[0], y + now[1] - start[1]]);
-          drawKnots(g, fit, knots, KNOT_ACTIVE);
+          drawKnots(g, fit, knots, roleColour("active"));
         },
       };
     },
