@@ -88,7 +88,14 @@ fn killed_during_autosave_then_reopened_recovers_the_last_complete_autosave() {
     assert_eq!(autosave, data.join(".dafne-autosave"));
     let exe = std::env::current_exe().unwrap();
     let mut leftovers_seen = 0;
-    for round in 0..8u64 {
+    // At least 8 kills, and more until 3 of them have landed inside a save: where a kill lands
+    // depends on the machine's load, and a kill between saves proves nothing.
+    let mut rounds = 0;
+    for round in 0..48u64 {
+        if round >= 8 && leftovers_seen >= 3 {
+            break;
+        }
+        rounds += 1;
         let mut child = Command::new(&exe)
             .args(["--ignored", "--exact", "child_autosaves_forever"])
             .env("DAFNE_RECOVERY_DATA", &data)
@@ -101,7 +108,7 @@ fn killed_during_autosave_then_reopened_recovers_the_last_complete_autosave() {
         while inode(&autosave) == before && start.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(Duration::from_micros(200 * round));
+        std::thread::sleep(Duration::from_micros(200 * (round % 8)));
         child.kill().unwrap();
         child.wait().unwrap();
         let temporaries = || {
@@ -128,7 +135,7 @@ fn killed_during_autosave_then_reopened_recovers_the_last_complete_autosave() {
         assert!(count(&found.session) >= 1, "round {round}");
         assert_eq!(temporaries(), 0, "round {round}: stale temporary left");
     }
-    eprintln!("{leftovers_seen} of 8 kills left a temporary file behind");
+    eprintln!("{leftovers_seen} of {rounds} kills left a temporary file behind");
     assert!(
         leftovers_seen >= 3,
         "kills must land inside saves: {leftovers_seen}"
