@@ -39,6 +39,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             contour::restrict_box_to_all,
             // files
             files::scan_series,
+            files::reorient_data,
             files::load_data,
             files::recover_autosave,
             files::file_facts,

@@ -80,7 +80,7 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
     await wd.exec("document.querySelector('#menu-file > .label').click();");
     const disabled = await wd.exec("return [...document.querySelectorAll('#menu-file li.disabled')].map((l) => l.id)");
     assert.ok(!disabled.includes("menu-save-masks-nifti") && !disabled.includes("menu-save-masks-dicom"), disabled.join());
-    assert.ok(disabled.includes("menu-reorient-axial"), "reorient waits for its workspace operation");
+    assert.ok(!disabled.includes("menu-reorient-axial"), disabled.join());
   });
 
   const painted = {};
@@ -296,6 +296,28 @@ await runApp("files", async ({ wd, windows, inToolbox, inImage, step: harnessSte
     assert.ok(readdirSync(tmp).includes("labels.nii.gz"));
     assert.match(readFileSync(join(tmp, "labels.nii.gz.csv"), "utf8").replace(/\r/g, ""), /Value,Label\n1,femur/);
     if (await openDialog()) await answer("ok"); // the overlap report
+  });
+
+  await step("18b-reorient", async () => {
+    // File → Reorient data → Sagittal…: asked first, then the grid turns and the ROIs go.
+    const before = await call("dataset_info");
+    await inToolbox();
+    await wd.exec("document.querySelector('#menu-file > .label').click(); document.getElementById('menu-reorient-sagittal').click();");
+    const text = await wd.waitFor("the confirmation", "const d = document.querySelector('dialog[open]'); return d ? d.textContent : null;");
+    assert.match(text, /This will delete all the ROIs and settings!/);
+    await answer("ok");
+    const after = await wd.waitFor("the sagittal grid", "return window.__TAURI_INTERNALS__.invoke('dataset_info')", (i) => i && i.slices !== before.slices);
+    assert.equal(after.rows * after.cols * after.slices, before.rows * before.cols * before.slices);
+    assert.deepEqual(await call("roi_list"), []);
+    await inImage();
+    await wd.waitFor("the Image Window on the new grid", "return document.getElementById('status-line').textContent", (t) => t.includes(`/${after.slices}`));
+    // And back to axial: the original grid.
+    await inToolbox();
+    await wd.exec("document.querySelector('#menu-file > .label').click(); document.getElementById('menu-reorient-axial').click();");
+    await wd.waitFor("the confirmation", "return document.querySelector('dialog[open]') !== null");
+    await answer("ok");
+    const back = await wd.waitFor("the axial grid", "return window.__TAURI_INTERNALS__.invoke('dataset_info')", (i) => i && i.slices === before.slices);
+    assert.deepEqual(back.affineLps, before.affineLps);
   });
 
   if (basename(series) === "volume_ge_pd_axial_obl") {

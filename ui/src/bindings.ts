@@ -54,6 +54,11 @@ export const commands = {
 	/**  The series a DICOM file's folder (or a folder) holds; empty for NIfTI and NumPy files. */
 	scanSeries: (path: string) => __TAURI_INVOKE<SeriesDto_Serialize[]>("scan_series", { path }),
 	/**
+	 *  File → Reorient data: the ROIs and settings go (the page asks first); both windows reload
+	 *  the dataset as if it had just been opened.
+	 */
+	reorientData: (how: ReorientDto) => __TAURI_INVOKE<DatasetInfoDto>("reorient_data", { how }),
+	/**
 	 *  Opens a dataset (File → Load data): the autosave folder and interval come from the app.
 	 *  On failure the open dataset, if any, stays as it was.
 	 */
@@ -294,6 +299,9 @@ export type RecoverableDto_Serialize = {
 	/**  When the autosave was written (Unix seconds), if known. */
 	modifiedUnixS: number | null,
 };
+
+/**  How File → Reorient data turns the volume. */
+export type ReorientDto = "axial" | "sagittal" | "coronal" | "invertSlices";
 
 export type RoiInfoDto = {
 	id: number,

@@ -3,6 +3,7 @@
 // from their areas. Also what the shell does at start: the close prompt, a damaged
 // preferences warning, and opening the path given on the command line.
 import { api, errorMessage, events, type MaskFormatDto } from "./api";
+import type { ReorientDto } from "./bindings";
 import { confirmDialog, custom, showMessage } from "./dialogs";
 import { installErrorHandlers } from "./errors";
 import {
@@ -47,7 +48,15 @@ function saveMask(format: MaskFormatDto): MenuAction {
   return action(`save-masks-${format}`, t.label, () => saveMasksMenu(format), () => datasetOpen && maskTargetEnabled(t, fileFacts()?.fromDicom ?? false));
 }
 
-const notYet = (what: string) => async () => showMessage(what, `${what} needs a workspace operation that is not there yet.`);
+/** File → Reorient data: asks first (the ROIs and settings go with the old grid). */
+const reorient = (how: ReorientDto, label: string) => async () => {
+  if (!(await confirmDialog(`Reorient data: ${label}`, "This will delete all the ROIs and settings!", "Reorient"))) return;
+  try {
+    await api.reorientData(how);
+  } catch (e) {
+    await showMessage("Reorient data failed", errorMessage(e), "error");
+  }
+};
 
 export const fileMenu: Menu = {
   id: "file",
@@ -61,10 +70,10 @@ export const fileMenu: Menu = {
       id: "reorient",
       label: "Reorient data",
       items: [
-        action("reorient-axial", "Axial…", notYet("Reorient data"), never),
-        action("reorient-sagittal", "Sagittal…", notYet("Reorient data"), never),
-        action("reorient-coronal", "Coronal…", notYet("Reorient data"), never),
-        action("reorient-invert", "Invert slices…", notYet("Reorient data"), never),
+        action("reorient-axial", "Axial…", reorient("axial", "axial")),
+        action("reorient-sagittal", "Sagittal…", reorient("sagittal", "sagittal")),
+        action("reorient-coronal", "Coronal…", reorient("coronal", "coronal")),
+        action("reorient-invert", "Invert slices…", reorient("invertSlices", "invert slices")),
       ],
     },
     { kind: "separator" },

@@ -436,3 +436,87 @@ fn the_affine_maps_voxels_to_lps_mm() {
     assert!((col_step - info.spacing_mm[0]).abs() < 1e-6, "{a:?}");
     assert_eq!(a[3], [0.0, 0.0, 0.0, 1.0]);
 }
+
+/// Every voxel of a slice as (column, row) → value.
+fn values(ws: &Workspace, slice: usize) -> Vec<f32> {
+    ws.slice_f32_le(slice)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// (column, row, slice) of the voxel at `lps` under `affine` (voxel → LPS mm).
+fn voxel_at(affine: &[[f64; 4]; 4], lps: [f64; 3]) -> [i64; 3] {
+    let m = |r: usize, c: usize| affine[r][c];
+    let det = m(0, 0) * (m(1, 1) * m(2, 2) - m(1, 2) * m(2, 1))
+        - m(0, 1) * (m(1, 0) * m(2, 2) - m(1, 2) * m(2, 0))
+        + m(0, 2) * (m(1, 0) * m(2, 1) - m(1, 1) * m(2, 0));
+    let d = [lps[0] - m(0, 3), lps[1] - m(1, 3), lps[2] - m(2, 3)];
+    // Cramer's rule, column by column.
+    let solve = |col: usize| {
+        let mut a = [[0.0; 3]; 3];
+        for (r, row) in a.iter_mut().enumerate() {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = if c == col { d[r] } else { m(r, c) };
+            }
+        }
+        let det_c = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+            - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+        (det_c / det).round() as i64
+    };
+    [solve(0), solve(1), solve(2)]
+}
+
+#[test]
+fn reorienting_keeps_every_voxel_where_it_is_in_the_patient_and_drops_the_rois() {
+    use dafne_core::PlaneOrientation;
+    use dafne_session::workspace::Reorientation;
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut ws, _) = Workspace::open(&copy_series(tmp.path()), None, None).unwrap();
+    let before = ws.info();
+    let old: Vec<Vec<f32>> = (0..before.slices).map(|k| values(&ws, k)).collect();
+    let id = ws.add_roi("VL").unwrap();
+    ws.paint(stroke(id, vec![[20.0, 20.0]], false)).unwrap();
+
+    for how in [
+        Reorientation::Plane(PlaneOrientation::Sagittal),
+        Reorientation::Plane(PlaneOrientation::Coronal),
+        Reorientation::InvertSlices,
+        Reorientation::Plane(PlaneOrientation::Axial),
+    ] {
+        ws.reorient(how);
+        assert!(
+            ws.roi_list().is_empty(),
+            "{how:?}: the ROIs go with the old grid"
+        );
+        assert!(!ws.has_unsaved_changes());
+        assert!(ws.undo().is_none(), "{how:?}: a new history");
+        let now = ws.info();
+        assert_eq!(now.rows * now.cols * now.slices, 64 * 64 * 3, "{how:?}");
+        let mut checked = 0;
+        for k in 0..now.slices {
+            let slice = values(&ws, k);
+            for row in 0..now.rows {
+                for col in 0..now.cols {
+                    let a = now.affine_lps;
+                    let lps: [f64; 3] = std::array::from_fn(|r| {
+                        a[r][0] * col as f64 + a[r][1] * row as f64 + a[r][2] * k as f64 + a[r][3]
+                    });
+                    let [c0, r0, k0] = voxel_at(&before.affine_lps, lps);
+                    let old_value = old[k0 as usize][r0 as usize * before.cols + c0 as usize];
+                    assert_eq!(
+                        slice[row * now.cols + col],
+                        old_value,
+                        "{how:?} at {col},{row},{k}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 64 * 64 * 3);
+    }
+    // Sagittal then coronal then inverted then axial again: the original's grid.
+    assert_eq!(ws.info().affine_lps, before.affine_lps);
+}

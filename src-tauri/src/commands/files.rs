@@ -390,3 +390,43 @@ pub async fn log_page_error(window: String, message: String) -> CmdResult<()> {
     logs::error(&format!("{window} page: {message}"));
     Ok(())
 }
+
+/// How File → Reorient data turns the volume.
+#[derive(Clone, Copy, Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ReorientDto {
+    Axial,
+    Sagittal,
+    Coronal,
+    InvertSlices,
+}
+
+/// File → Reorient data: the ROIs and settings go (the page asks first); both windows reload
+/// the dataset as if it had just been opened.
+#[tauri::command]
+#[specta::specta]
+pub async fn reorient_data(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    how: ReorientDto,
+) -> CmdResult<DatasetInfoDto> {
+    use dafne_session::workspace::{PlaneOrientation, Reorientation};
+    let how = match how {
+        ReorientDto::Axial => Reorientation::Plane(PlaneOrientation::Axial),
+        ReorientDto::Sagittal => Reorientation::Plane(PlaneOrientation::Sagittal),
+        ReorientDto::Coronal => Reorientation::Plane(PlaneOrientation::Coronal),
+        ReorientDto::InvertSlices => Reorientation::InvertSlices,
+    };
+    let info = with_ws(&state, |ws| {
+        let removed = everything(ws);
+        ws.reorient(how);
+        notify(&app, removed);
+        Ok(DatasetInfoDto::from(ws.info()))
+    })?;
+    logs::info(&format!(
+        "reoriented ({how:?}): {} x {} x {}",
+        info.cols, info.rows, info.slices
+    ));
+    let _ = DatasetOpened { info: info.clone() }.emit(&app);
+    Ok(info)
+}

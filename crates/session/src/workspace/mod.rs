@@ -22,6 +22,9 @@ use crate::{Dataset, Session, SessionError};
 mod contours;
 mod edits;
 mod meta;
+mod reorient;
+
+pub use reorient::{PlaneOrientation, Reorientation};
 
 pub use contours::ContourOp;
 pub use dafne_roi::{BoolOp, Output};
