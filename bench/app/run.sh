@@ -10,8 +10,9 @@ mkdir -p "$out"
 (cd ui && npm run --silent build)
 cargo build -q -p dafne-app -p dafne-cli
 data="$out/phantom-512x80.nii"
-[ -f "$data" ] || ./target/debug/dafne phantom "$data" --size 512 --slices 80 --seed 3 >&2
-DAFNE_BENCH_DATA="$PWD/$data" DAFNE_BENCH_REPEAT="$repeat" bash scripts/e2e.sh --no-build bench/app/frame_time.mjs \
+masks="$out/phantom-512x80-labels.nii.gz"
+[ -f "$masks" ] || ./target/debug/dafne phantom "$data" --masks "$masks" --size 512 --slices 80 --seed 3 >&2
+DAFNE_BENCH_DATA="$PWD/$data" DAFNE_BENCH_MASKS="$PWD/$masks" DAFNE_BENCH_REPEAT="$repeat" bash scripts/e2e.sh --no-build bench/app/frame_time.mjs \
   | tee "$out/app.log"
 if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c "import matplotlib, nibabel" 2>/dev/null; then
   python3 -m venv .venv-bench

@@ -63,7 +63,7 @@ let lastRightPress = -Infinity;
 let lastWheelStep = -Infinity;
 
 /** What the end-to-end tests read: slice, draw count, frame time, view, knots drawn. */
-const probe = { slice: 0, frames: 0, lastFrameMs: 0, zoom: 1, panCanvas: [0, 0] as readonly [number, number], knotsDrawn: 0, mode: "mask" };
+const probe = { slice: 0, frames: 0, lastFrameMs: 0, zoom: 1, panCanvas: [0, 0] as readonly [number, number], knotsDrawn: 0, mode: "mask", warmSlices: 0 };
 (window as unknown as { dafneImage: typeof probe }).dafneImage = probe;
 
 function canvasSize(): [number, number] {
@@ -262,6 +262,47 @@ function prefetch(d: Loaded, slice: number): void {
       .then(([v, l]) => data === d && d.cache.put(s, v, l))
       .catch(() => undefined);
   }
+  warmCache(d);
+}
+
+let warming = false;
+let warmAgain = false;
+
+/**
+ * Fills the cache in the background, nearest slices first and one request at a time (IPC of a
+ * 512² slice takes tens of ms here: scrolling must not wait for it), until every slice is held
+ * or the budget is reached. Slices whose labels an edit dropped are fetched again.
+ */
+function warmCache(d: Loaded): void {
+  if (warming) {
+    warmAgain = true;
+    return;
+  }
+  warming = true;
+  void (async () => {
+    try {
+      do {
+        warmAgain = false;
+        for (let step = 1; step < 2 * d.info.slices; step++) {
+          const s = d.slice + (step % 2 === 1 ? (step + 1) / 2 : -step / 2);
+          if (s < 0 || s >= d.info.slices) continue;
+          if (data !== d || warmAgain) break;
+          const e = d.cache.peek(s);
+          if (e?.labels) continue;
+          if (!e && d.cache.full) break;
+          const [values, labels] = await Promise.all([e ? e.values : api.slicePixels(s), api.sliceLabels(s)]);
+          if (data !== d) return;
+          if (e) d.cache.putLabels(s, labels);
+          else d.cache.put(s, values, labels);
+          probe.warmSlices = d.cache.size;
+        }
+      } while (warmAgain && data === d);
+    } catch {
+      // A failed background fetch is retried when the slice is shown.
+    } finally {
+      warming = false;
+    }
+  })();
 }
 
 async function refreshRois(changed?: RoiModified): Promise<void> {
@@ -278,6 +319,7 @@ async function refreshRois(changed?: RoiModified): Promise<void> {
   d.cache.putLabels(slice, labels);
   paintOverlay(d);
   requestFrame();
+  warmCache(d);
   await Promise.all([loadActive(d, slice), loadContours(d, slice), loadMeta(d, slice)]);
 }
 

@@ -70,4 +70,14 @@ export class SliceCache {
   get size(): number {
     return this.entries.size;
   }
+
+  /** Whether another slice would push one out. */
+  get full(): boolean {
+    return this.entries.size >= this.capacity;
+  }
+
+  /** The entry without marking it recently used (background filling must not reorder). */
+  peek(slice: number): Entry | undefined {
+    return this.entries.get(slice);
+  }
 }
