@@ -17,6 +17,7 @@
 
 pub mod dataset;
 mod error;
+pub mod jobs;
 pub mod legacy;
 pub mod masks;
 pub mod recovery;
