@@ -48,6 +48,7 @@ impl CommandError {
 impl From<SessionError> for CommandError {
     fn from(e: SessionError) -> Self {
         let kind = match &e {
+            SessionError::Cancelled => ErrorKind::Cancelled,
             SessionError::OpenDataset(_) | SessionError::InvalidInput(_) => ErrorKind::InvalidInput,
             SessionError::WrongDataset { .. } => ErrorKind::InvalidInput,
             SessionError::Rois(dafne_roi::EditError::NoSuchRoi(_)) => ErrorKind::NotFound,

@@ -4,7 +4,7 @@
 
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::commands::{contour, edit, view, RoiModified};
+use crate::commands::{contour, edit, jobs, view, RoiModified};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -38,6 +38,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             contour::set_restrict_box,
             contour::restrict_box_to_all,
             // files
+            // jobs
+            jobs::cancel_job,
         ])
         .events(collect_events![RoiModified, view::DatasetOpened])
 }

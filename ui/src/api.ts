@@ -1,6 +1,7 @@
 // The page's view of the app's commands: the generated bindings (bindings.ts, from
 // src-tauri/src/ipc.rs), with raw-byte replies wrapped in the typed arrays they hold. A failed
 // command rejects with a `CommandError` ({ kind, message }).
+import type { Channel } from "@tauri-apps/api/core";
 import { commands, events } from "./bindings";
 import type {
   BrushShapeDto,
@@ -8,6 +9,7 @@ import type {
   ContourOpDto,
   DatasetInfoDto,
   ErrorKind,
+  JobProgress,
   OpenReply,
   PaintStrokeDto_Deserialize,
   RoiInfoDto,
@@ -42,7 +44,9 @@ export function errorKind(e: unknown): ErrorKind | null {
 
 export const api = {
   ...commands,
-  openDataset: (path: string, series: number | null = null) => commands.openDataset(path, series),
+  /** A long job: run it under `runJob` (progress.ts), which gives the channel and job id. */
+  openDataset: (path: string, series: number | null, jobId: string, onProgress: Channel<JobProgress>) =>
+    commands.openDataset(path, series, jobId, onProgress),
   slicePixels: async (slice: number) => new Float32Array(await commands.slicePixels(slice)),
   roiMask: async (roi: number, slice: number) => new Uint8Array(await commands.roiMask(roi, slice)),
   sliceLabels: async (slice: number) => new Uint16Array(await commands.sliceLabels(slice)),

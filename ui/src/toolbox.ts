@@ -3,10 +3,11 @@
 // (all generated from the tool registry), undo/redo. It owns the shared UI state and
 // broadcasts it; the Image Window tells it which slice is shown.
 import { open } from "@tauri-apps/plugin-dialog";
-import { api, errorMessage, events, type RoiInfo } from "./api";
+import { api, errorKind, errorMessage, events, type RoiInfo } from "./api";
 import { roiColour } from "./colours";
 import { confirmDialog } from "./dialogs";
 import { mountMenus, setDatasetOpen } from "./menus";
+import { runJob } from "./progress";
 import { setRoiContext } from "./roiops";
 import { INITIAL_STATE, onCommand, onSlice, onStateRequest, publishState, sendCommand, type SharedState } from "./shared";
 import { shortcutFor } from "./shortcuts";
@@ -235,16 +236,18 @@ function renderPending(): void {
 }
 
 async function openData(path: string): Promise<void> {
+  const before = $("data-status").textContent;
   $("data-status").textContent = "loading…";
   try {
-    const reply = await api.openDataset(path);
+    const reply = await runJob("Loading data", (channel, jobId) => api.openDataset(path, null, jobId, channel));
     const i = reply.info;
     $("data-status").textContent =
       `${i.description || "dataset"}: ${i.cols} × ${i.rows} × ${i.slices}` +
       (reply.warnings.length ? ` (${reply.warnings.join("; ")})` : "");
   } catch (e) {
-    $("data-status").textContent = "";
-    throw e;
+    // A cancelled load keeps the dataset that was open, and says nothing went wrong.
+    $("data-status").textContent = errorKind(e) === "Cancelled" ? before : "";
+    if (errorKind(e) !== "Cancelled") throw e;
   }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod contour;
 pub mod edit;
+pub mod jobs;
 pub mod view;
 
 use std::sync::Mutex;

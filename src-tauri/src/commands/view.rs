@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 
+use dafne_session::SessionError;
 use serde::{Deserialize, Serialize};
 use specta::Type;
+use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_specta::Event;
 
+use super::jobs::{JobProgress, Jobs};
 use super::{with_ws, AppState, RawBytes};
 use crate::error::{CmdResult, CommandError, ErrorKind};
 use crate::workspace::{DatasetInfo, RoiInfo, Workspace};
@@ -77,16 +80,36 @@ impl From<RoiInfo> for RoiInfoDto {
     }
 }
 
+/// Opens a dataset as the long job `job`: progress streams to `on_progress`, `cancel_job(job)`
+/// stops it with a `Cancelled` error. The read runs off the IPC thread without the workspace
+/// lock, so other commands go on meanwhile; the open dataset is replaced only on success.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_dataset(
     app: AppHandle,
     state: State<'_, AppState>,
+    jobs: State<'_, Jobs>,
     path: String,
     series: Option<u32>,
+    job: String,
+    on_progress: Channel<JobProgress>,
 ) -> CmdResult<OpenReply> {
     let series = series.map(|s| s as usize);
-    let (ws, warnings) = Workspace::open(&PathBuf::from(path), series, None)?;
+    let control = jobs.start(&job, on_progress)?;
+    let token = control.token().clone();
+    let path = PathBuf::from(path);
+    let opened = tauri::async_runtime::spawn_blocking(move || {
+        Workspace::open_with(&path, series, None, &control)
+    })
+    .await;
+    jobs.finish(&job);
+    let (ws, warnings) = opened.map_err(|e| {
+        CommandError::new(ErrorKind::Internal, format!("the open job failed: {e}"))
+    })??;
+    // A cancel that came after the last check still means "keep what I had".
+    if token.is_cancelled() {
+        return Err(SessionError::Cancelled.into());
+    }
     let info = DatasetInfoDto::from(ws.info());
     *state
         .0
