@@ -93,7 +93,9 @@ try {
       assert.ok(answerMs < 2000, `dataset_info answered during the open in ${answerMs} ms`);
       await sleep(300);
       await shots("progress");
+      await inToolbox();
       console.log(`  splash: "${text}"; dataset_info answered in ${answerMs} ms meanwhile`);
+      // Cancel as a user does, through the splash's button.
       await wd.exec("document.getElementById('job-cancel').click();");
       await wd.waitFor("the splash to close", "return document.getElementById('job-splash') === null", (v) => v === true, 30000);
       const job = await lastJob(t);

@@ -56,8 +56,11 @@ fn dicom_open_reports_monotonic_progress_up_to_the_total() {
         .all(|u| u.what == "decoding slices"));
 }
 
-#[test]
-fn a_cancel_from_another_thread_stops_the_open_early() {
+type Opened = Result<(Workspace, Vec<String>), SessionError>;
+
+/// Opens the series and cancels it from another thread at the first finished unit of `phase`;
+/// gives the result and the updates seen.
+fn open_cancelled_during(phase: &'static str) -> (Opened, Vec<JobUpdate>) {
     let token = CancelToken::new();
     let (to_canceller, canceller_rx) = mpsc::channel::<()>();
     let (ack_tx, ack_rx) = mpsc::channel::<()>();
@@ -65,15 +68,16 @@ fn a_cancel_from_another_thread_stops_the_open_early() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink_seen = seen.clone();
     let to_canceller = Mutex::new(to_canceller);
-    // The first file read hands over to the other thread and waits until it has cancelled,
-    // so the open cannot finish first whatever the scheduling.
+    // The first finished unit of the phase hands over to the other thread and waits until it
+    // has cancelled, so the open cannot finish first whatever the scheduling.
     let control = JobControl::with_interval(token.clone(), Duration::ZERO, move |u: JobUpdate| {
-        let first_tick = u.done >= 1
+        let first_tick = u.what == phase
+            && u.done >= 1
             && sink_seen
                 .lock()
                 .unwrap()
                 .iter()
-                .all(|s: &JobUpdate| s.done == 0);
+                .all(|s: &JobUpdate| s.what != phase || s.done == 0);
         sink_seen.lock().unwrap().push(u);
         if first_tick {
             to_canceller.lock().unwrap().send(()).unwrap();
@@ -91,12 +95,30 @@ fn a_cancel_from_another_thread_stops_the_open_early() {
     });
     let result = Workspace::open_with(&series(), None, None, &control);
     canceller.join().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    (result, seen)
+}
+
+#[test]
+fn a_cancel_while_reading_files_stops_the_open_early() {
+    let (result, seen) = open_cancelled_during("reading files");
     assert!(matches!(result, Err(SessionError::Cancelled)), "{result:?}");
     assert_eq!(result.unwrap_err().to_string(), "cancelled");
-    let seen = seen.lock().unwrap();
-    // Stopped while reading files: no slice was decoded and the count never reached the end.
+    // No slice was decoded and the count never reached the end.
     assert!(seen.iter().all(|u| u.what == "reading files"), "{seen:?}");
     assert!(seen.iter().all(|u| u.done < u.total), "{seen:?}");
+}
+
+#[test]
+fn a_cancel_while_decoding_slices_stops_the_open_early() {
+    let (result, seen) = open_cancelled_during("decoding slices");
+    assert!(matches!(result, Err(SessionError::Cancelled)), "{result:?}");
+    let decoded: Vec<&JobUpdate> = seen
+        .iter()
+        .filter(|u| u.what == "decoding slices")
+        .collect();
+    assert!(!decoded.is_empty());
+    assert!(decoded.iter().all(|u| u.done < u.total), "{seen:?}");
 }
 
 #[test]
