@@ -59,6 +59,7 @@ fn kind_of(e: &SessionError) -> ErrorKind {
     use dafne_io::masks::MaskIoError;
     use dafne_roi::session_file::SessionError as FileError;
     match e {
+        SessionError::Cancelled => ErrorKind::Cancelled,
         SessionError::OpenDataset(_) | SessionError::InvalidInput(_) => ErrorKind::InvalidInput,
         SessionError::WrongDataset { .. } => ErrorKind::InvalidInput,
         SessionError::Rois(dafne_roi::EditError::NoSuchRoi(_)) => ErrorKind::NotFound,

@@ -4,7 +4,7 @@
 
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::commands::{app, contour, edit, files, view, RoiModified};
+use crate::commands::{app, contour, edit, files, jobs, view, RoiModified};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -12,7 +12,6 @@ pub fn builder() -> Builder<tauri::Wry> {
         .error_handling(ErrorHandlingMode::Throw)
         .commands(collect_commands![
             // view
-            view::open_dataset,
             view::dataset_info,
             view::slice_pixels,
             view::roi_list,
@@ -59,6 +58,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             app::open_folder,
             app::about,
             app::quit_app,
+            // jobs
+            jobs::cancel_job,
         ])
         .events(collect_events![
             RoiModified,

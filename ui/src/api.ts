@@ -1,6 +1,7 @@
 // The page's view of the app's commands: the generated bindings (bindings.ts, from
 // src-tauri/src/ipc.rs), with raw-byte replies wrapped in the typed arrays they hold. A failed
 // command rejects with a `CommandError` ({ kind, message }).
+import type { Channel } from "@tauri-apps/api/core";
 import { commands, events } from "./bindings";
 import type {
   BrushShapeDto,
@@ -8,7 +9,7 @@ import type {
   ContourOpDto,
   DatasetInfoDto,
   ErrorKind,
-  OpenReply,
+  JobProgress,
   PaintStrokeDto_Deserialize,
   RoiInfoDto,
   RoiModified,
@@ -24,7 +25,7 @@ import type {
 } from "./bindings";
 
 export { events };
-export type { CommandError, ErrorKind, OpenReply, RoiModified };
+export type { CommandError, ErrorKind, RoiModified };
 export type DatasetInfo = DatasetInfoDto;
 export type RoiInfo = RoiInfoDto;
 export type BrushShape = BrushShapeDto;
@@ -53,9 +54,10 @@ export function errorKind(e: unknown): ErrorKind | null {
 
 export const api = {
   ...commands,
-  openDataset: (path: string, series: number | null = null) => commands.openDataset(path, series),
   slicePixels: async (slice: number) => new Float32Array(await commands.slicePixels(slice)),
   roiMask: async (roi: number, slice: number) => new Uint8Array(await commands.roiMask(roi, slice)),
-  loadData: (path: string, series: number | null = null) => commands.loadData(path, series),
+  /** A long job: run it under `runJob` (progress.ts), which gives the channel and job id. */
+  loadData: (path: string, series: number | null, jobId: string, onProgress: Channel<JobProgress>) =>
+    commands.loadData(path, series, jobId, onProgress),
   sliceLabels: async (slice: number) => new Uint16Array(await commands.sliceLabels(slice)),
 };

@@ -8,6 +8,7 @@ import { api, errorKind, errorMessage, type FileFacts, type MaskFormatDto, type 
 import { choose, confirmDialog, form, showMessage } from "./dialogs";
 import { reportUnexpected } from "./errors";
 import { isOverlapRefusal, loadableSeries, MASK_TARGETS, seriesLabel } from "./filelogic";
+import { runJob } from "./progress";
 
 /** What the last file action did (end-to-end tests wait on it). */
 export interface LastAction {
@@ -86,22 +87,29 @@ export async function loadData(path: string, series: number | null = null): Prom
     } catch (e) {
       // Before the error dialog: the line keeps saying what is still open.
       setStatus(before);
+      // Cancelled from the splash: what was open stays, and nothing went wrong.
+      if (errorKind(e) === "Cancelled") return [];
       throw e;
     }
   });
   return ok;
 
+  /** One load under the progress splash (Cancel stops it). */
+  function loadUnderSplash(series: number | null) {
+    return runJob("Loading data", (channel, jobId) => api.loadData(path, series, jobId, channel));
+  }
+
   async function load(): Promise<string[]> {
     let reply;
     try {
-      reply = await api.loadData(path, picked);
+      reply = await loadUnderSplash(picked);
     } catch (e) {
       if (picked !== null || !SEVERAL_SERIES.test(errorMessage(e))) throw e;
       picked = await pickSeries(path);
       if (picked === null) {
         return ["Loading cancelled: no series chosen."];
       }
-      reply = await api.loadData(path, picked);
+      reply = await loadUnderSplash(picked);
     }
     const i = reply.info;
     setStatus(`${i.description || "dataset"}: ${i.cols} × ${i.rows} × ${i.slices}`);

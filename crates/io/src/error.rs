@@ -13,6 +13,9 @@ pub struct SkippedFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The user stopped the read; nothing was loaded.
+    #[error("cancelled")]
+    Cancelled,
     #[error("cannot read DICOM: {source}")]
     ReadDicom { source: DicomError },
     #[error("cannot read NIfTI: {source}: {}", path.display())]

@@ -14,6 +14,7 @@ pub mod legacy;
 pub mod masks;
 pub mod nifti;
 pub mod numpy;
+pub mod progress;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use dafne_core::Volume;
 
 pub use describe::{describe, Description, SeriesSummary};
 pub use error::{Error, SkippedFile};
+pub use progress::{NoProgress, Progress};
 
 /// File formats this crate can read, picked from the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +84,27 @@ impl Loaded {
 /// [`dicom::scan`] finds; without it, a file path loads the series that file belongs to and a
 /// folder path loads its only series (several series in a folder is an error that lists them).
 pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
-    match Format::of_path(path) {
-        Format::Dicom => dicom::load(path, series),
+    load_with(path, series, &NoProgress)
+}
+
+/// [`load`] for a long job: reports progress (DICOM: files read, then slices decoded; NIfTI
+/// and NumPy: start and end) and gives up with [`Error::Cancelled`] when asked. A cancel that
+/// comes after the last check still returns the volume: the caller decides what to keep.
+pub fn load_with(
+    path: &Path,
+    series: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<Loaded, Error> {
+    if progress.cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let format = Format::of_path(path);
+    if format == Format::Dicom {
+        return dicom::load_with(path, series, progress);
+    }
+    let counter = progress::Counter::start(progress, 1, "reading file");
+    let loaded = match format {
+        Format::Dicom => dicom::load_with(path, series, progress),
         Format::Nifti => nifti::read(path)
             .map(Loaded::clean)
             .map_err(|source| Error::ReadNifti {
@@ -102,7 +123,9 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
                 path: path.to_path_buf(),
                 source,
             }),
-    }
+    }?;
+    counter.tick();
+    Ok(loaded)
 }
 
 /// Writes a volume in the format its extension names (`.nii`, `.nii.gz`, `.npy`, `.npz`).

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use dafne_core::Volume;
 use sha2::{Digest, Sha256};
 
+use crate::jobs::JobControl;
 use crate::SessionError;
 
 #[derive(Debug)]
@@ -20,7 +21,20 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn open(path: &Path, series: Option<usize>) -> Result<Dataset, SessionError> {
-        let loaded = dafne_io::load(path, series).map_err(SessionError::OpenDataset)?;
+        Dataset::open_with(path, series, &JobControl::silent())
+    }
+
+    /// [`Dataset::open`] as a long job: progress to `job`, [`SessionError::Cancelled`] when
+    /// it is cancelled before the volume is complete.
+    pub fn open_with(
+        path: &Path,
+        series: Option<usize>,
+        job: &JobControl,
+    ) -> Result<Dataset, SessionError> {
+        let loaded = dafne_io::load_with(path, series, job).map_err(|e| match e {
+            dafne_io::Error::Cancelled => SessionError::Cancelled,
+            e => SessionError::OpenDataset(e),
+        })?;
         let mut warnings = loaded.warnings;
         if !loaded.skipped.is_empty() {
             warnings.push(format!(

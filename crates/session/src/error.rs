@@ -3,6 +3,9 @@ use std::path::PathBuf;
 /// Every failure of an application command.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    /// The user stopped a long job; nothing changed.
+    #[error("cancelled")]
+    Cancelled,
     #[error("cannot open dataset: {0}")]
     OpenDataset(#[source] dafne_io::Error),
     #[error(transparent)]

@@ -18,6 +18,7 @@
 
 pub mod dataset;
 mod error;
+pub mod jobs;
 pub mod legacy;
 pub mod masks;
 pub mod preferences;

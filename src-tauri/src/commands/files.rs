@@ -11,10 +11,12 @@ use dafne_session::masks::{ExportOptions, MaskFormat};
 use dafne_session::{legacy, recovery, sessions, statistics};
 use serde::{Deserialize, Serialize};
 use specta::Type;
+use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 use tauri_specta::Event;
 
 use super::app::ShellState;
+use super::jobs::{JobProgress, Jobs};
 use super::view::{DatasetInfoDto, DatasetOpened};
 use super::{notify, with_ws, AppState};
 use crate::error::{CmdResult, CommandError, ErrorKind};
@@ -104,22 +106,47 @@ fn facts(ws: &Workspace) -> FileFacts {
     }
 }
 
-/// Opens a dataset (File → Load data): the autosave folder and interval come from the app.
-/// On failure the open dataset, if any, stays as it was.
+/// Opens a dataset (File → Load data), a long job: progress goes to `on_progress` and
+/// `cancel_job(job)` stops it with a `Cancelled` error. The read runs off the IPC thread without
+/// the workspace lock, so other commands go on meanwhile; the open dataset, if any, is replaced
+/// only on success. The autosave folder and interval come from the app.
 #[tauri::command]
 #[specta::specta]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a Tauri command: each argument is one IPC field or state"
+)]
 pub async fn load_data(
     app: AppHandle,
     state: State<'_, AppState>,
     shell: State<'_, ShellState>,
+    jobs: State<'_, Jobs>,
     path: String,
     series: Option<u32>,
+    job: String,
+    on_progress: Channel<JobProgress>,
 ) -> CmdResult<LoadReply> {
     let path = PathBuf::from(path);
     let autosave_dir = shell.data_dir.join("autosave");
-    let (mut ws, warnings) =
-        Workspace::open(&path, series.map(|s| s as usize), Some(&autosave_dir))
-            .inspect_err(|e| logs::error(&format!("load failed: {e}")))?;
+    let control = jobs.start(&job, on_progress)?;
+    let token = control.token().clone();
+    let opened = tauri::async_runtime::spawn_blocking(move || {
+        Workspace::open_with(
+            &path,
+            series.map(|s| s as usize),
+            Some(&autosave_dir),
+            &control,
+        )
+    })
+    .await;
+    jobs.finish(&job);
+    let (mut ws, warnings) = opened
+        .map_err(|e| CommandError::new(ErrorKind::Internal, format!("the load job failed: {e}")))?
+        .inspect_err(|e| logs::error(&format!("load failed: {e}")))?;
+    // A cancel that came after the last check still means "keep what I had".
+    if token.is_cancelled() {
+        return Err(dafne_session::SessionError::Cancelled.into());
+    }
     ws.set_autosave_interval(shell.autosave_interval());
     let info = DatasetInfoDto::from(ws.info());
     logs::info(&format!(

@@ -6,6 +6,7 @@ pub mod app;
 pub mod contour;
 pub mod edit;
 pub mod files;
+pub mod jobs;
 pub mod view;
 
 use std::sync::Mutex;

@@ -1,15 +1,13 @@
-//! Opening a dataset and reading what the Image Window draws: slice pixels, masks, labels.
-
-use std::path::PathBuf;
+//! What the Image Window draws: the dataset's layout, slice pixels, masks, labels. (Opening a
+//! dataset is File → Load data: `files::load_data`.)
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tauri::{AppHandle, State};
-use tauri_specta::Event;
+use tauri::State;
 
 use super::{with_ws, AppState, RawBytes};
-use crate::error::{CmdResult, CommandError, ErrorKind};
-use crate::workspace::{DatasetInfo, RoiInfo, Workspace};
+use crate::error::{CmdResult, ErrorKind};
+use crate::workspace::{DatasetInfo, RoiInfo};
 
 #[derive(Clone, Debug, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
@@ -53,12 +51,6 @@ pub struct DatasetOpened {
 }
 
 #[derive(Clone, Debug, Serialize, Type)]
-pub struct OpenReply {
-    pub info: DatasetInfoDto,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Type)]
 pub struct RoiInfoDto {
     pub id: u32,
     pub name: String,
@@ -75,26 +67,6 @@ impl From<RoiInfo> for RoiInfoDto {
             voxels: r.voxels as f64,
         }
     }
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn open_dataset(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    path: String,
-    series: Option<u32>,
-) -> CmdResult<OpenReply> {
-    let series = series.map(|s| s as usize);
-    let (ws, warnings) = Workspace::open(&PathBuf::from(path), series, None)?;
-    let info = DatasetInfoDto::from(ws.info());
-    *state
-        .0
-        .lock()
-        .map_err(|_| CommandError::new(ErrorKind::Internal, "the workspace lock is poisoned"))? =
-        Some(ws);
-    let _ = DatasetOpened { info: info.clone() }.emit(&app);
-    Ok(OpenReply { info, warnings })
 }
 
 #[tauri::command]

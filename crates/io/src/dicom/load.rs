@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::header::{header_of, SliceHeader};
 use super::series::SeriesEntry;
 use super::{decode_in, short_reason, DicomError, Frames};
+use crate::progress::{Counter, Progress};
 use crate::SkippedFile;
 
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
@@ -188,15 +189,19 @@ fn copy_frames<T: Sample>(frames: Frames, out: &mut [T], path: &Path) -> Result<
     Ok(())
 }
 
-/// Decodes every file of an entry in parallel into one buffer and builds the volume.
-pub fn load_entry(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
+/// Decodes every file of an entry in parallel into one buffer and builds the volume, reporting
+/// slices decoded and giving up with [`DicomError::Cancelled`] between files when asked.
+pub fn load_entry(
+    entry: &SeriesEntry,
+    progress: &dyn Progress,
+) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
     match entry.dtype {
-        Some(DType::U8) => load_typed::<u8>(entry),
-        Some(DType::I8) => load_typed::<i8>(entry),
-        Some(DType::U16) => load_typed::<u16>(entry),
-        Some(DType::I16) => load_typed::<i16>(entry),
-        Some(DType::U32) => load_typed::<u32>(entry),
-        Some(DType::I32) => load_typed::<i32>(entry),
+        Some(DType::U8) => load_typed::<u8>(entry, progress),
+        Some(DType::I8) => load_typed::<i8>(entry, progress),
+        Some(DType::U16) => load_typed::<u16>(entry, progress),
+        Some(DType::I16) => load_typed::<i16>(entry, progress),
+        Some(DType::U32) => load_typed::<u32>(entry, progress),
+        Some(DType::I32) => load_typed::<i32>(entry, progress),
         _ => Err(DicomError::Unsupported {
             path: entry.files[0].clone(),
             reason: "pixel type".into(),
@@ -204,11 +209,18 @@ pub fn load_entry(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile>), Dic
     }
 }
 
-fn load_typed<T: Sample>(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
+fn load_typed<T: Sample>(
+    entry: &SeriesEntry,
+    progress: &dyn Progress,
+) -> Result<(Volume, Vec<SkippedFile>), DicomError> {
     let [cols, rows, slices, _] = entry.dims;
     let plane = rows * cols;
     if let Some(order) = &entry.frame_order {
-        return load_multi_frame::<T>(entry, plane, order);
+        // One file: nothing to count between, so only its start and end.
+        let counter = Counter::start(progress, 1, "decoding frames");
+        let loaded = load_multi_frame::<T>(entry, plane, order)?;
+        counter.tick();
+        return Ok(loaded);
     }
     if entry.files.len() != slices {
         // One file per slice is what the per-file path assumes; anything else is a bug upstream.
@@ -217,11 +229,22 @@ fn load_typed<T: Sample>(entry: &SeriesEntry) -> Result<(Volume, Vec<SkippedFile
         });
     }
     let mut data = vec![T::default(); plane * slices];
+    let counter = Counter::start(progress, slices, "decoding slices");
     let results: Vec<Result<(), DicomError>> = data
         .par_chunks_mut(plane.max(1))
         .zip(entry.files.par_iter())
-        .map(|(chunk, file)| decode_slice_into(file, chunk))
+        .map(|(chunk, file)| {
+            if counter.cancelled() {
+                return Err(DicomError::Cancelled);
+            }
+            let r = decode_slice_into(file, chunk);
+            counter.tick();
+            r
+        })
         .collect();
+    if counter.cancelled() {
+        return Err(DicomError::Cancelled);
+    }
     let bad: Vec<usize> = results
         .iter()
         .enumerate()

@@ -30,6 +30,9 @@ const MAX_DEPTH: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DicomError {
+    /// The user stopped the read (see [`crate::progress::Progress::cancelled`]).
+    #[error("cancelled")]
+    Cancelled,
     #[error("not a readable DICOM file ({reason}): {}", path.display())]
     Parse { path: PathBuf, reason: String },
     #[error("no image to load ({reason}): {}", path.display())]
@@ -118,6 +121,11 @@ fn list_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Di
 /// Finds every series under `path` (a folder, searched recursively) or in the folder of `path`
 /// (a file, whose series becomes `selected`). Reads headers only.
 pub fn scan(path: &Path) -> Result<Scan, DicomError> {
+    scan_with(path, &crate::progress::NoProgress)
+}
+
+/// [`scan`], reporting files read and stopping early when cancelled.
+pub fn scan_with(path: &Path, progress: &dyn crate::Progress) -> Result<Scan, DicomError> {
     let (folder, picked, depth) = if path.is_dir() {
         (path.to_path_buf(), None, MAX_DEPTH)
     } else {
@@ -137,8 +145,21 @@ pub fn scan(path: &Path) -> Result<Scan, DicomError> {
     let mut files = Vec::new();
     list_files(&folder, depth, &mut files)?;
     files.sort();
-    let results: Vec<Result<SliceHeader, DicomError>> =
-        files.par_iter().map(|f| read_header(f)).collect();
+    let counter = crate::progress::Counter::start(progress, files.len(), "reading files");
+    let results: Vec<Result<SliceHeader, DicomError>> = files
+        .par_iter()
+        .map(|f| {
+            if counter.cancelled() {
+                return Err(DicomError::Cancelled);
+            }
+            let r = read_header(f);
+            counter.tick();
+            r
+        })
+        .collect();
+    if counter.cancelled() {
+        return Err(DicomError::Cancelled);
+    }
     let mut headers = Vec::new();
     let mut skipped = Vec::new();
     for (file, r) in files.into_iter().zip(results) {
@@ -181,8 +202,20 @@ pub(crate) fn short_reason(e: &DicomError) -> String {
 
 /// Loads one series (see [`crate::load`] for how it is chosen).
 pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
-    let wrap = |source| Error::ReadDicom { source };
-    let scan = scan(path).map_err(wrap)?;
+    load_with(path, series, &crate::progress::NoProgress)
+}
+
+/// [`load`], reporting files read and slices decoded and stopping early when cancelled.
+pub fn load_with(
+    path: &Path,
+    series: Option<usize>,
+    progress: &dyn crate::Progress,
+) -> Result<Loaded, Error> {
+    let wrap = |source| match source {
+        DicomError::Cancelled => Error::Cancelled,
+        source => Error::ReadDicom { source },
+    };
+    let scan = scan_with(path, progress).map_err(wrap)?;
     let count = scan.series.len();
     let index = match (series, scan.selected) {
         (Some(i), _) if i >= count => {
@@ -231,7 +264,7 @@ pub fn load(path: &Path, series: Option<usize>) -> Result<Loaded, Error> {
             None => return Err(wrap(DicomError::Refused { index, reason })),
         }
     }
-    let (volume, skipped) = load::load_entry(&entry).map_err(wrap)?;
+    let (volume, skipped) = load::load_entry(&entry, progress).map_err(wrap)?;
     warnings.extend(entry.warnings.iter().cloned());
     if !skipped.is_empty() {
         warnings.push(format!(

@@ -13,6 +13,7 @@ use dafne_roi::contour::Contour;
 use dafne_roi::session_file::Autosave;
 use dafne_roi::{Brush, BrushShape, Changed, Edit, Editor, Mode, RoiId, RoiSet, Stroke};
 
+use crate::jobs::JobControl;
 use crate::masks::{export_masks, import_masks, uniquely_named, ExportOptions, MaskFormat};
 use crate::recovery::{find_autosave, write_autosave, Recovered};
 use crate::sessions::{check_grid, new_session};
@@ -99,7 +100,18 @@ impl Workspace {
         series: Option<usize>,
         app_dir: Option<&Path>,
     ) -> Result<(Workspace, Vec<String>), SessionError> {
-        let dataset = Dataset::open(path, series)?;
+        Workspace::open_with(path, series, app_dir, &JobControl::silent())
+    }
+
+    /// [`Workspace::open`] as a long job (progress, cancel). It builds a new workspace and
+    /// touches no other, so a cancelled open leaves the app's current one as it was.
+    pub fn open_with(
+        path: &Path,
+        series: Option<usize>,
+        app_dir: Option<&Path>,
+        job: &JobControl,
+    ) -> Result<(Workspace, Vec<String>), SessionError> {
+        let dataset = Dataset::open_with(path, series, job)?;
         let mut warnings = dataset.warnings.clone();
         let recovery = find_autosave(&dataset, app_dir);
         warnings.extend(recovery.warnings);
