@@ -24,7 +24,7 @@ fi
 app="$PWD/target/debug/dafne-app"
 [ -x "$app" ] || { echo "e2e: $app is missing (run without --no-build)" >&2; exit 1; }
 
-rm -rf tests/e2e/artifacts
+# Each test empties its own artifacts folder (harness.mjs), so running one keeps the others'.
 mkdir -p tests/e2e/artifacts
 logs=tests/e2e/artifacts
 

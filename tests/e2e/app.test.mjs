@@ -10,6 +10,12 @@ await runApp("app", async ({ wd, inToolbox, inImage, step, call, shots }) => {
       await inImage();
       const text = await wd.exec("return document.getElementById('status-line').textContent");
       assert.match(text, /No data loaded/);
+      // The Toolbox is laid out: menus, tools, and the dataset entries of the File menu disabled.
+      await inToolbox();
+      await wd.waitFor("the menu bar and tools", "return document.querySelectorAll('#menubar li').length > 5 && document.querySelectorAll('button').length > 10");
+      assert.ok(await wd.exec("return document.getElementById('menu-save-masks-nifti').classList.contains('disabled')"), "nothing to save yet");
+      // Two animation frames: the window has painted what it laid out before the screenshot.
+      await wd.execAsync("await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));");
     });
 
     await step("02-bad-path", async () => {

@@ -3,7 +3,7 @@
 // tests/e2e/artifacts/<test>/, call commands from the page, and load a dataset as a user does.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebDriver } from "./webdriver.mjs";
@@ -25,6 +25,7 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 export async function runApp(testName, body) {
   const artifacts = join(here, "artifacts", testName);
+  rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
   let wd;
   try {
@@ -84,5 +85,13 @@ export async function loadThroughToolbox(t, path) {
     path,
   );
   await t.wd.waitFor("the dataset line", "return document.getElementById('data-status').textContent", (s) => /×/.test(s), 30000);
+  // An earlier test's autosave of the same series is offered right after the load: decline it,
+  // each test starts from an empty set of ROIs.
+  for (const t0 = Date.now(); Date.now() - t0 < 1000; await sleep(100)) {
+    const declined = await t.wd.exec(
+      "const d = document.querySelector('dialog[open]'); if (!d || !/Recover the ROIs/.test(d.textContent)) return false; d.querySelector('button[data-answer=cancel]').click(); return true;",
+    );
+    if (declined) break;
+  }
   return t.call("dataset_info");
 }
