@@ -38,30 +38,14 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
 
 /// "2026-11-27 17:48:27.061Z": UTC, so log lines sort and read the same on every machine.
 fn stamp() -> String {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    utc(since.as_secs(), since.subsec_millis())
+    let (t, millis) = dafne_core::UtcTime::now();
+    utc(t, millis)
 }
 
-/// Unix seconds as a UTC date and time (days to civil date: Howard Hinnant's algorithm).
-fn utc(secs: u64, millis: u32) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+fn utc(t: dafne_core::UtcTime, millis: u32) -> String {
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{millis:03}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 
@@ -94,9 +78,18 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_dates() {
-        assert_eq!(super::utc(0, 0), "1970-01-01 00:00:00.000Z");
-        assert_eq!(super::utc(951_782_400, 5), "2000-02-29 00:00:00.005Z");
-        assert_eq!(super::utc(1_795_801_707, 61), "2026-11-27 17:48:27.061Z");
+        assert_eq!(
+            super::utc(dafne_core::UtcTime::from_unix(0), 0),
+            "1970-01-01 00:00:00.000Z"
+        );
+        assert_eq!(
+            super::utc(dafne_core::UtcTime::from_unix(951_782_400), 5),
+            "2000-02-29 00:00:00.005Z"
+        );
+        assert_eq!(
+            super::utc(dafne_core::UtcTime::from_unix(1_795_801_707), 61),
+            "2026-11-27 17:48:27.061Z"
+        );
     }
 
     #[test]

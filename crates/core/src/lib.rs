@@ -9,6 +9,7 @@
 //! frame axis (time or contrast). For DICOM, axis 0 is the column, axis 1 the row and axis 2 the
 //! slice, as in ITK and NIfTI. No IO, no async, no GPU here.
 
+mod civil;
 mod geometry;
 mod mask;
 mod named;
@@ -17,6 +18,7 @@ mod reorient;
 mod volume;
 mod voxels;
 
+pub use civil::UtcTime;
 pub use geometry::{flip_lps_ras, matmul, Affine, Geometry, GeometrySource};
 pub use mask::{BoundingBox, MaskError, SliceMask, MAX_PIXELS, WORD_BITS};
 pub use named::NamedMasks;

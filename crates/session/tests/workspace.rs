@@ -93,18 +93,24 @@ fn an_import_is_one_undo_step_and_names_never_clash() {
     let tmp = tempfile::tempdir().unwrap();
     let (mut ws, _) = Workspace::open(&copy_series(tmp.path()), None, None).unwrap();
     ws.add_roi("Sartorius_R").unwrap();
-    let warnings = ws.import_masks(&kit().join("exports/clean_nifti")).unwrap();
+    let (warnings, changed) = ws.import_masks(&kit().join("exports/clean_nifti")).unwrap();
     let names: Vec<String> = ws.roi_list().into_iter().map(|r| r.name).collect();
     assert_eq!(names.len(), 4, "{names:?}");
     assert!(names
         .iter()
         .all(|n| n != "Sartorius_R" || names.iter().filter(|m| *m == n).count() == 1));
-    let _ = warnings;
+    assert!(warnings.is_empty(), "no name was taken: {warnings:?}");
+    let new_ids: Vec<u32> = ws.roi_list().iter().skip(1).map(|r| r.id).collect();
+    assert_eq!(changed.rois, new_ids, "the change names the imported ROIs");
     ws.undo().unwrap();
     assert_eq!(ws.roi_list().len(), 1);
     ws.redo().unwrap();
     assert_eq!(ws.roi_list().len(), 4);
     assert!(ws.roi_list().iter().skip(1).all(|r| r.voxels > 0));
+    // The same files again: every name is taken, so each gets a suffix and a warning says so.
+    let (warnings, _) = ws.import_masks(&kit().join("exports/clean_nifti")).unwrap();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(ws.roi_list().iter().any(|r| r.name == "Gracilis_L (2)"));
 }
 
 #[test]

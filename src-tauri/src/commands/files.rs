@@ -265,15 +265,8 @@ pub async fn import_masks(
     path: String,
 ) -> CmdResult<Vec<String>> {
     let path = PathBuf::from(path);
-    let (warnings, changed) = with_ws(&state, |ws| {
-        let before: Vec<u32> = ws.rois().rois().iter().map(|r| r.id).collect();
-        let warnings = ws.import_masks(&path)?;
-        let mut changed = everything(ws);
-        changed.masks.retain(|(roi, _)| !before.contains(roi));
-        changed.rois.retain(|roi| !before.contains(roi));
-        Ok((warnings, changed))
-    })
-    .inspect_err(|e| logs::error(&format!("import masks failed: {e}")))?;
+    let (warnings, changed) = with_ws(&state, |ws| Ok(ws.import_masks(&path)?))
+        .inspect_err(|e| logs::error(&format!("import masks failed: {e}")))?;
     logs::info(&format!("masks imported: {} ROI(s)", changed.rois.len()));
     notify(&app, changed);
     Ok(warnings)

@@ -318,25 +318,10 @@ pub(crate) fn put_image_pixel(obj: &mut InMemDicomObject, rows: usize, cols: usi
 
 /// Date (YYYYMMDD) and time (HHMMSS) now, UTC.
 fn now_date_time() -> (String, String) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (t, _) = dafne_core::UtcTime::now();
     (
-        format!("{y:04}{m:02}{d:02}"),
-        format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
+        format!("{:04}{:02}{:02}", t.year, t.month, t.day),
+        format!("{:02}{:02}{:02}", t.hour, t.minute, t.second),
     )
 }
 

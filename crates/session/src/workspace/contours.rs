@@ -124,6 +124,16 @@ impl Workspace {
         if contours == before {
             return Ok(Changed::default());
         }
+        self.replace_contours(roi, slice, contours)
+    }
+
+    /// The slice's sub-ROIs replaced by `contours` (the mask becomes their XOR fill), one undo step.
+    pub(crate) fn replace_contours(
+        &mut self,
+        roi: RoiId,
+        slice: usize,
+        contours: Vec<Contour>,
+    ) -> Result<Changed, SessionError> {
         Ok(self
             .apply(Edit::Contours {
                 roi,

@@ -74,14 +74,7 @@ impl Workspace {
     /// "Clear": empties `roi` on `slice`.
     pub fn clear_slice(&mut self, roi: RoiId, slice: usize) -> Result<Changed, SessionError> {
         let patch = self.empty_mask(slice)?;
-        Ok(self
-            .apply(Edit::Mask {
-                roi,
-                slice,
-                patch,
-                mode: Mode::Set,
-            })?
-            .0)
+        self.set_mask(roi, slice, patch)
     }
 
     /// Grow, shrink, despeckle or fill holes on `roi`'s mask of `slice`; `radius_px` (1–30)
@@ -106,11 +99,21 @@ impl Workspace {
             Morphology::Despeckle => despeckle(&mask, area),
             Morphology::FillHoles => fill_small_holes(&mask, area),
         };
+        self.set_mask(roi, slice, patch)
+    }
+
+    /// `roi`'s mask of `slice` replaced by `mask`, one undo step.
+    fn set_mask(
+        &mut self,
+        roi: RoiId,
+        slice: usize,
+        mask: SliceMask,
+    ) -> Result<Changed, SessionError> {
         Ok(self
             .apply(Edit::Mask {
                 roi,
                 slice,
-                patch,
+                patch: mask,
                 mode: Mode::Set,
             })?
             .0)

@@ -225,27 +225,12 @@ impl Workspace {
         contours: Vec<Vec<[f64; 2]>>,
     ) -> Result<Changed, SessionError> {
         let contours = contours.into_iter().map(Contour::new).collect();
-        Ok(self
-            .apply(Edit::Contours {
-                roi,
-                slice,
-                contours,
-            })?
-            .0)
+        self.replace_contours(roi, slice, contours)
     }
 
     /// A ROI's mask on a slice, row-major, 1 where set.
     pub fn mask_u8(&self, roi: RoiId, slice: usize) -> Result<Vec<u8>, SessionError> {
-        let (rows, cols, slices) = self.dataset.mask_dims();
-        check_slice(slice, slices)?;
-        let r = self
-            .rois()
-            .get(roi)
-            .ok_or(dafne_roi::EditError::NoSuchRoi(roi))?;
-        Ok(match r.masks.get(&slice) {
-            Some(m) => m.to_u8(),
-            None => vec![0; rows * cols],
-        })
+        Ok(self.mask(roi, slice)?.to_u8())
     }
 
     /// Per pixel of a slice, the 1-based position of the last ROI covering it (0: none), as
@@ -344,7 +329,7 @@ impl Workspace {
     }
 
     /// Imports masks as new ROIs, all in one undo step (names already used get a suffix).
-    pub fn import_masks(&mut self, path: &Path) -> Result<Vec<String>, SessionError> {
+    pub fn import_masks(&mut self, path: &Path) -> Result<(Vec<String>, Changed), SessionError> {
         let (masks, mut warnings) = import_masks(path, &self.dataset)?;
         let (masks, renamed) = uniquely_named(self.rois(), masks);
         warnings.extend(renamed);
@@ -355,8 +340,8 @@ impl Workspace {
                 masks: roi.slices,
             })
             .collect();
-        self.apply(Edit::Batch(inserts))?;
-        Ok(warnings)
+        let (changed, _) = self.apply(Edit::Batch(inserts))?;
+        Ok((warnings, changed))
     }
 
     /// Writes the autosave when the interval has passed and something changed since the last
