@@ -1,24 +1,7 @@
 //! How a long read reports progress and learns it was cancelled. Readers call these from rayon
 //! workers, so an implementation must be cheap and thread-safe; rate limiting is its business.
 
-/// Progress of one long read: `done` of `total` units of the phase `what` ("reading files").
-pub trait Progress: Sync {
-    fn report(&self, done: u64, total: u64, what: &'static str);
-    /// True once the user asked to stop: readers check it between files and give up with
-    /// [`crate::Error::Cancelled`].
-    fn cancelled(&self) -> bool;
-}
-
-/// For callers that neither show progress nor cancel (the CLI).
-#[derive(Debug)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn report(&self, _: u64, _: u64, _: &'static str) {}
-    fn cancelled(&self) -> bool {
-        false
-    }
-}
+pub use dafne_core::{NoProgress, Progress};
 
 /// Counts finished units across worker threads and reports each one.
 pub(crate) struct Counter<'a> {

@@ -292,6 +292,7 @@ pub fn import_coscia_unet(
         classes,
         input_size: [rows, cols],
         bn_eps: bn_eps.unwrap_or(1e-3),
+        res_convs: 2,
     };
     cfg.validate()?;
     if cfg.image_channels != 1 {

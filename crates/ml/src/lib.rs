@@ -55,6 +55,12 @@ pub enum MlError {
     InputShape { got: Vec<usize>, want: Vec<usize> },
     #[error("keras model does not have the expected layer graph: {why}")]
     KerasGraph { why: String },
+    #[error("input is not valid: {why}")]
+    Input { why: String },
+    #[error("training failed: {why}")]
+    Training { why: String },
+    #[error("cancelled")]
+    Cancelled,
     #[error("tensor operation failed: {0}")]
     Tensor(#[from] candle_core::Error),
 }

@@ -50,6 +50,14 @@ pub struct Config {
     pub input_size: [usize; 2],
     /// BatchNorm epsilon (Keras default 1e-3).
     pub bn_eps: f64,
+    /// 3×3 conv + BN layers in each residual block (the original: 2). Other values make the
+    /// configurable U-Net for new models (the original's ModelTrainer "Conv layers").
+    #[serde(default = "default_res_convs")]
+    pub res_convs: usize,
+}
+
+fn default_res_convs() -> usize {
+    2
 }
 
 impl Config {
@@ -81,6 +89,7 @@ impl Config {
             classes,
             input_size,
             bn_eps: 1e-3,
+            res_convs: default_res_convs(),
         }
     }
 
@@ -103,6 +112,12 @@ impl Config {
         }
         if self.widths.contains(&0) {
             return bad(format!("a zero width in {:?}", self.widths));
+        }
+        if self.res_convs != 2 {
+            return bad(format!(
+                "{} convs per residual block: only 2 are supported yet",
+                self.res_convs
+            ));
         }
         if self.down_stride == 0 || self.bottleneck_stride == 0 {
             return bad("zero stride".into());
