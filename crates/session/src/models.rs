@@ -146,6 +146,30 @@ impl ModelStore {
         Ok(self.versions(name)?.into_iter().next())
     }
 
+    /// A package folder given by path, else the newest version of the model called
+    /// `name_or_path`. Not found is an error naming where it looked.
+    pub fn resolve(&self, name_or_path: &str) -> Result<ModelEntry, SessionError> {
+        let path = Path::new(name_or_path);
+        if path.join(MANIFEST_FILE).is_file() {
+            let manifest = Package::read_manifest(path)?;
+            let bundled = self
+                .bundled_dir
+                .as_ref()
+                .is_some_and(|b| path.starts_with(b));
+            return Ok(entry(manifest, path.to_path_buf(), bundled));
+        }
+        if let Some(e) = self.find(name_or_path)? {
+            return Ok(e);
+        }
+        let looked = match &self.bundled_dir {
+            Some(b) => format!("{} and {}", self.user_dir.display(), b.display()),
+            None => self.user_dir.display().to_string(),
+        };
+        Err(SessionError::InvalidInput(format!(
+            "no model called {name_or_path:?} and no model package folder at that path (models are looked for in {looked})"
+        )))
+    }
+
     /// Saves `package` as `<user>/<name>/<version>/` (its manifest's sha256 is updated).
     /// Refuses a version already installed: versions are immutable once written.
     pub fn install(&self, package: &mut Package) -> Result<ModelEntry, SessionError> {
@@ -190,6 +214,29 @@ impl ModelStore {
         }
         Ok(entry(package.manifest.clone(), target, false))
     }
+}
+
+/// Reads an original Dafne `.model` file into a package (decoded as data, never run; see
+/// [`dafne_ml::legacy`]).
+pub fn import_dafne_file(path: &Path) -> Result<Package, SessionError> {
+    let bytes = std::fs::read(path).map_err(|source| dafne_ml::MlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dafne_ml::legacy::import_dafne_model(&bytes, &name).map_err(|e| {
+        let why = match e {
+            dafne_ml::MlError::Input { why } => why,
+            other => other.to_string(),
+        };
+        SessionError::InvalidInput(format!(
+            "cannot import the Dafne model file: {why}: {}",
+            path.display()
+        ))
+    })
 }
 
 fn entry(manifest: Manifest, dir: PathBuf, bundled: bool) -> ModelEntry {

@@ -197,3 +197,24 @@ fn names_that_would_leave_the_store_are_refused() {
     let err = store.install(&mut package("../x", "x", 1)).unwrap_err();
     assert!(err.to_string().contains("folder name"), "{err}");
 }
+
+#[test]
+fn resolve_takes_a_package_folder_or_a_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundled = tmp.path().join("bundled");
+    write_at(&bundled.join("demo"), "Demo", "d", 4);
+    let loose = tmp.path().join("loose");
+    write_at(&loose, "Loose", "l", 9);
+    let store = ModelStore::at(tmp.path().join("user"), Some(bundled.clone()));
+
+    let by_path = store.resolve(loose.to_str().unwrap()).unwrap();
+    assert_eq!((by_path.name.as_str(), by_path.bundled), ("Loose", false));
+    let by_name = store.resolve("DEMO").unwrap();
+    assert_eq!(
+        (by_name.dir.as_path(), by_name.bundled),
+        (bundled.join("demo").as_path(), true)
+    );
+    let err = store.resolve("nothing").unwrap_err().to_string();
+    assert!(err.contains("no model called \"nothing\""), "{err}");
+    assert!(err.contains(&bundled.display().to_string()), "{err}");
+}
