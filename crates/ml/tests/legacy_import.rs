@@ -260,3 +260,34 @@ fn other_networks_and_missing_facts_are_refused() {
     let why = input_error(import_parsed(&delta, &sha, "Leg.model"));
     assert!(why.contains("delta"), "{why}");
 }
+
+/// The real models are 8× wider than the kit's: the same file with every width × 8 (zero
+/// weights: only the shapes matter) imports as the original's full thigh network, so nothing
+/// about the widths is assumed.
+#[test]
+fn full_width_weights_import_as_the_original_thigh() {
+    let mut file = dafne_io::legacy::read_model_file(&model_file("thigh", false)).unwrap();
+    let classes = 13;
+    let last = file.weights.len() - 1;
+    for (i, w) in file.weights.iter_mut().enumerate() {
+        let scale = |d: usize| if d == 1 { 1 } else { d * 8 };
+        w.shape = match w.shape.as_slice() {
+            // The classifier keeps its 13 outputs.
+            [k0, k1, c_in, c_out] if i + 1 == last => vec![*k0, *k1, scale(*c_in), *c_out],
+            [k0, k1, c_in, c_out] => vec![*k0, *k1, scale(*c_in), scale(*c_out)],
+            [n] if i == last => {
+                assert_eq!(*n, classes);
+                vec![*n]
+            }
+            [n] => vec![n * 8],
+            other => panic!("unexpected shape {other:?}"),
+        };
+        w.data = vec![0.0; w.shape.iter().product()];
+    }
+    let p = import_parsed(&file, &"0".repeat(64), "Thigh_1610001000.model").unwrap();
+    let dafne_ml::package::Architecture::CosciaUnet(cfg) = p.architecture().unwrap();
+    assert_eq!(cfg, UnetConfig::thigh());
+    assert_eq!(cfg.param_count(), 26_578_445);
+    let count: usize = p.weights.values().map(|t| t.elem_count()).sum();
+    assert_eq!(count, 26_578_445);
+}
