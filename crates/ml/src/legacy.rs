@@ -98,6 +98,7 @@ pub fn import_parsed(
 
     // The input size is not in the weights: the network function's `Input(shape=(H, W, C))`.
     let input = numbers_after(init, "Input(shape=")
+        .or_else(|| numbers_after(init, "Input(("))
         .filter(|v| v.len() == 3 && v.iter().all(|x| *x >= 1.0 && x.fract() == 0.0))
         .ok_or_else(|| MlError::Input {
             why: "the network source has no `Input(shape=(rows, cols, channels))`: \
@@ -520,10 +521,13 @@ fn code_lines(src: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.trim().is_empty())
 }
 
-/// The numbers on the rest of the line after the first uncommented `key`.
+/// The numbers on the rest of the line after the first uncommented `key`, spaces ignored
+/// (`Input(shape = (250, 250, 2))` matches `Input(shape=`).
 fn numbers_after(src: &str, key: &str) -> Option<Vec<f64>> {
+    let key: String = key.split_whitespace().collect();
     code_lines(src).find_map(|line| {
-        let at = line.find(key)?;
+        let line: String = line.split_whitespace().collect();
+        let at = line.find(&key)?;
         Some(numbers(&line[at + key.len()..]))
     })
 }
@@ -579,4 +583,33 @@ fn string_list(v: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const SRC: &str =
+        "def f():\n    # MODEL_SIZE = (1, 1)\n    MODEL_SIZE_SPLIT = (250, 250)\n    \
+                       MODEL_SIZE = (432, 432)  # canvas\n    if MODEL_SIZE == x: pass\n    \
+                       MODEL_RESOLUTION = np.array([1.037037, 1.037037])\n    \
+                       inputs = Input(shape = (216, 216, 2))\n    opt = Adam(lr=1e-08)\n";
+
+    #[test]
+    fn constants_are_read_as_text() {
+        assert_eq!(assigned(SRC, "MODEL_SIZE"), Some(vec![432.0, 432.0]));
+        assert_eq!(assigned(SRC, "MODEL_SIZE_SPLIT"), Some(vec![250.0, 250.0]));
+        assert_eq!(
+            assigned(SRC, "MODEL_RESOLUTION"),
+            Some(vec![1.037037, 1.037037])
+        );
+        assert_eq!(
+            numbers_after(SRC, "Input(shape="),
+            Some(vec![216.0, 216.0, 2.0])
+        );
+        assert_eq!(numbers_after(SRC, "lr="), Some(vec![1e-8]));
+        assert_eq!(assigned(SRC, "BAND"), None);
+        assert_eq!(name_from_file("/x/Thigh_1610001000.model"), "Thigh");
+    }
 }
