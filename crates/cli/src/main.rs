@@ -5,6 +5,7 @@ mod convert;
 mod data;
 mod info;
 mod masks;
+mod models;
 mod phantom;
 mod roi;
 mod stats;
@@ -38,6 +39,9 @@ enum Command {
     Masks(masks::MasksCommand),
     /// Generate a thigh phantom (image + exact muscle masks) for demos, training and tests.
     Phantom(phantom::PhantomArgs),
+    /// Model packages: list the store, show one, import the original's `.model` files.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Statistics of every ROI of a session (global or per slice) as CSV.
     Stats(stats::StatsArgs),
 }
@@ -68,6 +72,7 @@ fn run() -> Result<ExitCode, Error> {
         Command::Roi(command) => roi::run(&command),
         Command::Masks(command) => masks::run(&command),
         Command::Phantom(args) => phantom::run(&args),
+        Command::Models(command) => models::run(&command),
     }
 }
 
