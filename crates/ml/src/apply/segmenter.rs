@@ -251,3 +251,12 @@ impl Segmenter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn segmenter_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Segmenter>();
+    }
+}
