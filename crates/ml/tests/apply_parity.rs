@@ -441,6 +441,14 @@ fn segmenter_edges() {
     let mut bad = blank.clone();
     bad.values.pop();
     assert!(seg.segment_slice(&bad, &SegmentOptions::default()).is_err());
+    let done = seg
+        .segment_slices(
+            &[blank.clone()],
+            &SegmentOptions::default(),
+            &dafne_core::NoProgress,
+        )
+        .unwrap();
+    assert_eq!(done.len(), 1);
     let mut nan = input("t1");
     nan.values[5] = f32::NAN;
     assert!(seg.segment_slice(&nan, &SegmentOptions::default()).is_err());
@@ -449,6 +457,14 @@ fn segmenter_edges() {
     assert!(seg
         .segment_slice(&zero_spacing, &SegmentOptions::default())
         .is_err());
+    let err = seg
+        .segment_slices(
+            &[blank.clone(), bad],
+            &SegmentOptions::default(),
+            &dafne_core::NoProgress,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("slice 2 of 2"), "{err}");
     let err = seg
         .segment_slices(&[input("t1")], &SegmentOptions::default(), &Cancel)
         .unwrap_err();

@@ -128,7 +128,7 @@ impl Segmenter {
     }
 
     /// Every slice in order; reports progress and stops with [`MlError::Cancelled`] when asked
-    /// to between slices.
+    /// to between slices. An input error names the slice (1-based).
     pub fn segment_slices(
         &self,
         images: &[SliceImage],
@@ -142,7 +142,13 @@ impl Segmenter {
                 return Err(MlError::Cancelled);
             }
             progress.report(i as u64, total, "segmenting slices");
-            out.push(self.segment_slice(image, opts)?);
+            let seg = self.segment_slice(image, opts).map_err(|e| match e {
+                MlError::Input { why } => MlError::Input {
+                    why: format!("slice {} of {total}: {why}", i + 1),
+                },
+                other => other,
+            })?;
+            out.push(seg);
         }
         progress.report(total, total, "segmenting slices");
         Ok(out)
