@@ -443,7 +443,7 @@ fn segmenter_edges() {
     assert!(seg.segment_slice(&bad, &SegmentOptions::default()).is_err());
     let done = seg
         .segment_slices(
-            &[blank.clone()],
+            std::slice::from_ref(&blank),
             &SegmentOptions::default(),
             &dafne_core::NoProgress,
         )
