@@ -502,7 +502,7 @@ fn full_size_step_times() {
         split_lr: true,
         side: Side::Both,
     };
-    for run in 0..2 {
+    for run in 0..3 {
         let t = std::time::Instant::now();
         let (_, s) = seg.segment_slice_timed(&image, &opts).unwrap();
         println!(
