@@ -6,15 +6,22 @@
 //!   `weights.safetensors`; loading verifies the hash and refuses unknown architectures
 //!   (format: `docs/model-package.md`).
 //! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") as a candle module.
+//! - [`apply`]: the original's apply pipeline (resample, pad/cut, N4, split_mirror, both
+//!   legs in one batch, paste back) as [`Segmenter`], and its building blocks for training.
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
 //!   layer graph (widths are read, never assumed).
 //! - [`legacy`]: imports the original's `.model` files (decoded as data, never run) as packages.
 
+pub mod apply;
 pub mod keras;
 pub mod legacy;
 pub mod package;
 pub mod unet;
 
+pub use apply::{
+    pad_or_cut, prepare_slice, zoom, PreparedSlice, SegmentOptions, Segmenter, Side, SliceImage,
+    SliceSegmentation,
+};
 pub use package::{Manifest, Package};
 pub use unet::{Config as UnetConfig, CosciaUnet};
 
