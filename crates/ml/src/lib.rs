@@ -5,10 +5,13 @@
 //!   architecture + config, labels, preprocessing, provenance, sha256 of the weights) plus
 //!   `weights.safetensors`; loading verifies the hash and refuses unknown architectures
 //!   (format: `docs/model-package.md`).
-//! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") as a candle module.
+//! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") for inference: hand-laid
+//!   matmuls on the CPU, candle ops on GPUs.
+//! - [`device`]: the one place that picks the device (GPU when built in and present, else CPU).
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
 //!   layer graph (widths are read, never assumed).
 
+pub mod device;
 pub mod keras;
 pub mod package;
 pub mod unet;

@@ -8,7 +8,8 @@
 //! - a 3×3 conv copies its input once into a "three column taps side by side" matrix over the
 //!   zero-padded image (ReLU and the decoder's concatenation are applied during that copy) and
 //!   runs three matmuls that accumulate into one output (gemm's `read_dst`), one per kernel row;
-//!   bias, shortcut and ReLU are applied in the single pass that crops the output;
+//!   bias, shortcut and ReLU are applied in the single pass that crops the output (a full
+//!   im2col, 9·in columns and one matmul, measured no faster: 3× the copying);
 //! - the patch convs (kernel = stride) run on the input itself when k = 1;
 //! - buffers come from a pool that lives for one forward pass, so most passes reuse memory
 //!   already mapped instead of faulting in fresh pages.
