@@ -68,6 +68,15 @@ def main():
             if e and r in rt:
                 print(f"| thigh: PyTorch twin {key[-2:]} / ours | {e['ms_per_crop']:.0f} | {rt[r]['ms_per_crop']:.0f} | "
                       f"{e['ms_per_crop'] / rt[r]['ms_per_crop']:.2f} |")
+    kcpu = load(os.path.join(out, "keras_cpu.json"))
+    if kcpu:
+        for b in (1, 2):
+            k = kcpu["timings"].get(f"keras_thigh_predict_b{b}")
+            r = rt.get(f"rust_thigh_b{b}")
+            if k and r and r.get("cpu_s_per_forward"):
+                ours = r["cpu_s_per_forward"] / b
+                print(f"| thigh, CPU seconds per crop, batch {b}: Keras predict / ours | {k['cpu_s_per_crop']:.2f} s"
+                      + " | –" * (len(kruns) - 1) + f" | {ours:.2f} s | | {k['cpu_s_per_crop'] / ours:.2f} |")
     print()
     for n, run in kruns:
         la = [e.get("loadavg_before") for e in run["timings"].values()]

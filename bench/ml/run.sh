@@ -53,6 +53,10 @@ echo "ours..." >&2
 tail -n 1 "$out/rust.log" >"$out/rust.json"
 echo "keras (2/2)..." >&2
 /usr/bin/time -v -o "$out/keras2.time" "${keras[@]}" >"$out/keras2.json" 2>"$out/keras2.log"
+# CPU seconds per forward, Keras and ours (ours are in rust.json): steadier than wall time when
+# the machine is shared.
+echo "keras CPU time..." >&2
+"$venv/bin/python" bench/ml/keras_cpu_time.py "$peer" "$repeat" >"$out/keras_cpu.json" 2>"$out/keras_cpu.log"
 if [ "$torch_ok" = 1 ]; then
   torch=("$venv/bin/python" "$peer/bench_segnet.py" --data "$data" --part torch --repeat "$repeat" --repeat8 3)
   /usr/bin/time -v -o "$out/torch.time" "${torch[@]}" >"$out/torch.json" 2>"$out/torch.log"

@@ -4,7 +4,7 @@
 //! next to the original's Keras network (`bench_segnet.py`) and compares the JSON.
 //!
 //! `cargo run -p dafne-ml --example forward_time -- [REPEATS] [--batches 1,2,8] [--leg]
-//! [--no-narrow] [--json]` (dev profile: dafne-ml, candle and gemm are optimised by the
+//! [--no-narrow] [--candle-ops] [--json]` (dev profile: dafne-ml, candle and gemm are optimised by the
 //! workspace's profile overrides). `--json` ends with one line:
 //! `{"bench":"segnet_rust","timings":{"rust_thigh_b1":{"median_ms":…,"ms_per_crop":…},…}}`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -100,13 +100,16 @@ fn time(label: &str, net: &CosciaUnet, cfg: &UnetConfig, batch: usize, repeats: 
     )
 }
 
-fn random_net(cfg: &UnetConfig) -> CosciaUnet {
+/// `candle_ops`: through candle's tensor ops (the path before the hand-laid CPU pass, kept for
+/// GPUs), for a before/after in one process.
+fn random_net(cfg: &UnetConfig, candle_ops: bool) -> CosciaUnet {
     let varmap = VarMap::new();
-    CosciaUnet::new(
-        cfg,
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-    )
-    .unwrap()
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    if candle_ops {
+        CosciaUnet::new_with_candle_ops(cfg, vb).unwrap()
+    } else {
+        CosciaUnet::new(cfg, vb).unwrap()
+    }
 }
 
 fn main() {
@@ -148,8 +151,9 @@ fn main() {
     if flag("--leg") {
         models.push(("leg", UnetConfig::leg()));
     }
+    let candle_ops = flag("--candle-ops");
     for (name, cfg) in models {
-        let net = random_net(&cfg);
+        let net = random_net(&cfg, candle_ops);
         println!(
             "full-width {name} network built: peak RSS so far {:.0} MiB",
             peak_rss_mib()
@@ -164,7 +168,8 @@ fn main() {
                 batch,
                 repeats,
             );
-            entries.push((format!("rust_{name}_b{batch}"), e));
+            let path = if candle_ops { "_candle_ops" } else { "" };
+            entries.push((format!("rust_{name}{path}_b{batch}"), e));
         }
     }
     if flag("--json") {
