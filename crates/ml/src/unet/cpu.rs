@@ -10,7 +10,9 @@
 //!   runs three matmuls that accumulate into one output (gemm's `read_dst`), one per kernel row;
 //!   bias, shortcut and ReLU are applied in the single pass that crops the output (a full
 //!   im2col, 9·in columns and one matmul, measured no faster: 3× the copying; so did blocks of
-//!   output rows as rayon tasks, each a one-thread matmul kept in cache: more CPU time);
+//!   output rows as rayon tasks, each a one-thread matmul kept in cache: more CPU time; and
+//!   the images of a batch one per thread with one-thread matmuls: no clear gain under load,
+//!   more memory at batch 2);
 //! - the patch convs (kernel = stride) run on the input itself when k = 1;
 //! - buffers come from a pool that lives for one forward pass, so most passes reuse memory
 //!   already mapped instead of faulting in fresh pages.
