@@ -5,7 +5,9 @@
 //!   architecture + config, labels, preprocessing, provenance, sha256 of the weights) plus
 //!   `weights.safetensors`; loading verifies the hash and refuses unknown architectures
 //!   (format: `docs/model-package.md`).
-//! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") as a candle module.
+//! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") for inference: hand-laid
+//!   matmuls on the CPU, candle ops on GPUs.
+//! - [`device`]: the one place that picks the device (GPU when built in and present, else CPU).
 //! - [`apply`]: the original's apply pipeline (resample, pad/cut, N4, split_mirror, both
 //!   legs in one batch, paste back) as [`Segmenter`], and its building blocks for training.
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
@@ -13,6 +15,7 @@
 //! - [`legacy`]: imports the original's `.model` files (decoded as data, never run) as packages.
 
 pub mod apply;
+pub mod device;
 pub mod keras;
 pub mod legacy;
 pub mod package;
