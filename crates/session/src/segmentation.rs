@@ -1,0 +1,202 @@
+//! AutoSegment and Improve model on the open dataset (reference §1.11, §3.6, §3.7): which
+//! model each slice uses (its classification), slices brought to the model's orientation,
+//! restrict-area crops, and the user's corrections gathered for incremental learning.
+//!
+//! Both jobs run in three steps so that a long inference or training never holds the app's
+//! workspace: a plan read from the workspace ([`autosegment::AutosegmentPlan`],
+//! [`improve::ImprovePlan`]), the run (no workspace), and the result applied back (one undo
+//! step for AutoSegment). `Workspace::autosegment` / `Workspace::improve_model` chain them
+//! for the CLI and tests.
+
+pub mod autosegment;
+mod contract;
+pub mod improve;
+pub mod orientation;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dafne_ml::{MlError, Package};
+
+/// `dafne_ml`'s incremental learning (the name `improve` is this module's child).
+pub(crate) use contract::improve as ml_improve;
+pub use contract::{
+    Correction, ImproveOptions, ImproveReport, SegmentOptions, Segmenter, Side, SliceImage,
+    SliceSegmentation,
+};
+pub use orientation::InPlane;
+
+use crate::SessionError;
+
+/// What "None" means in the classification list: the slice is not segmented.
+pub const NO_CLASSIFICATION: &str = "None";
+
+/// An ML failure as a session error; a cancel stays a cancel.
+pub fn ml_error(context: &str, e: MlError) -> SessionError {
+    match e {
+        MlError::Cancelled => SessionError::Cancelled,
+        e => SessionError::InvalidInput(format!("{context}: {e}")),
+    }
+}
+
+/// A classification string "Model, Variant" split into the model's name and the side the
+/// variant asks for ("Thigh, Left" → ("Thigh", Left)); the base name alone picks the model.
+pub fn parse_classification(class: &str) -> (String, Side) {
+    let (base, variant) = match class.split_once(',') {
+        Some((b, v)) => (b.trim(), v.trim()),
+        None => (class.trim(), ""),
+    };
+    let side = if variant.eq_ignore_ascii_case("left") {
+        Side::Left
+    } else if variant.eq_ignore_ascii_case("right") {
+        Side::Right
+    } else {
+        Side::Both
+    };
+    (base.to_string(), side)
+}
+
+/// The classification choices of models: "None", then each name and its variants
+/// ("Thigh", "Thigh, Left", "Thigh, Right").
+pub fn classification_choices<'a>(
+    models: impl IntoIterator<Item = (&'a str, &'a [String])>,
+) -> Vec<String> {
+    let mut out = vec![NO_CLASSIFICATION.to_string()];
+    for (name, variants) in models {
+        out.push(name.to_string());
+        for v in variants.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            out.push(format!("{name}, {v}"));
+        }
+    }
+    out
+}
+
+/// A 2-D segmentation model as AutoSegment uses it. `dafne_ml`'s `Segmenter` is one; tests use
+/// small deterministic ones.
+pub trait SliceModel: Send + Sync {
+    /// The orientation the model's slices must be in ("axial", or "" for any).
+    fn orientation(&self) -> String;
+    fn segment(
+        &self,
+        image: &SliceImage,
+        opts: &SegmentOptions,
+    ) -> Result<SliceSegmentation, MlError>;
+}
+
+impl SliceModel for Segmenter {
+    fn orientation(&self) -> String {
+        self.manifest().preprocessing.orientation.clone()
+    }
+
+    fn segment(
+        &self,
+        image: &SliceImage,
+        opts: &SegmentOptions,
+    ) -> Result<SliceSegmentation, MlError> {
+        self.segment_slice(image, opts)
+    }
+}
+
+/// Where AutoSegment finds the model of a classification's base name.
+pub trait ModelSource {
+    fn model(&mut self, name: &str) -> Result<Arc<dyn SliceModel>, SessionError>;
+}
+
+/// Model packages by folder, each loaded once per run (the CLI's `--model PKG`, or a store's
+/// entries). Names match case-insensitively.
+#[derive(Default)]
+pub struct PackageModels {
+    dirs: Vec<(String, PathBuf)>,
+    /// Used for every name when set (the CLI segments with the one package it was given).
+    only: Option<PathBuf>,
+    loaded: HashMap<PathBuf, Arc<Segmenter>>,
+}
+
+impl std::fmt::Debug for PackageModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackageModels")
+            .field("dirs", &self.dirs)
+            .field("only", &self.only)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PackageModels {
+    /// Every classification uses the package in `dir`.
+    pub fn single(dir: &Path) -> PackageModels {
+        PackageModels {
+            only: Some(dir.to_path_buf()),
+            ..PackageModels::default()
+        }
+    }
+
+    /// Packages by model name.
+    pub fn named(dirs: Vec<(String, PathBuf)>) -> PackageModels {
+        PackageModels {
+            dirs,
+            ..PackageModels::default()
+        }
+    }
+
+    fn dir_of(&self, name: &str) -> Option<PathBuf> {
+        self.only.clone().or_else(|| {
+            self.dirs
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, d)| d.clone())
+        })
+    }
+
+    /// The loaded segmenter of `name`.
+    pub fn segmenter(&mut self, name: &str) -> Result<Arc<Segmenter>, SessionError> {
+        let dir = self.dir_of(name).ok_or_else(|| {
+            SessionError::InvalidInput(format!(
+                "no model named {name:?} is installed (see the model list)"
+            ))
+        })?;
+        if let Some(s) = self.loaded.get(&dir) {
+            return Ok(s.clone());
+        }
+        let device = candle_core::Device::Cpu;
+        let package = Package::load(&dir, &device)
+            .map_err(|e| ml_error(&format!("cannot load model {name:?}"), e))?;
+        let segmenter = Arc::new(
+            Segmenter::new(&package, &device)
+                .map_err(|e| ml_error(&format!("cannot build model {name:?}"), e))?,
+        );
+        self.loaded.insert(dir, segmenter.clone());
+        Ok(segmenter)
+    }
+
+    /// The package folder of `name`.
+    pub fn package_dir(&self, name: &str) -> Option<PathBuf> {
+        self.dir_of(name)
+    }
+}
+
+impl ModelSource for PackageModels {
+    fn model(&mut self, name: &str) -> Result<Arc<dyn SliceModel>, SessionError> {
+        let s: Arc<dyn SliceModel> = self.segmenter(name)?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_base_name_and_variant() {
+        let (name, side) = parse_classification("Thigh, Left");
+        assert_eq!(name, "Thigh");
+        assert!(matches!(side, Side::Left));
+        assert!(matches!(parse_classification("Leg,right").1, Side::Right));
+        assert!(matches!(parse_classification("Thigh").1, Side::Both));
+        let variants = vec![String::new(), "Left".into(), "Right".into()];
+        assert_eq!(
+            classification_choices([("Thigh", variants.as_slice())]),
+            ["None", "Thigh", "Thigh, Left", "Thigh, Right"]
+        );
+    }
+}
