@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dafne_ml::{MlError, Package};
+use dafne_ml::MlError;
+pub use dafne_ml::{Manifest, Package};
 
 /// `dafne_ml`'s incremental learning (the name `improve` is this module's child).
 pub(crate) use contract::improve as ml_improve;
@@ -72,6 +73,29 @@ pub fn classification_choices<'a>(
     out
 }
 
+/// Reads the package in `dir` (weights checked against the manifest) on the CPU.
+pub fn load_package(dir: &Path) -> Result<Package, SessionError> {
+    Package::load(dir, &candle_core::Device::Cpu)
+        .map_err(|e| ml_error("cannot load model package", e))
+}
+
+/// Writes `package` to `dir` (a new package folder).
+pub fn save_package(package: &mut Package, dir: &Path) -> Result<(), SessionError> {
+    package
+        .save(dir)
+        .map_err(|e| ml_error("cannot write model package", e))
+}
+
+/// The manifest of the package in `dir`, checked as loading checks it.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, SessionError> {
+    Package::read_manifest(dir).map_err(|e| ml_error("cannot read model package", e))
+}
+
+/// The display name of the package in `dir` (what classifications call it).
+pub fn package_name(dir: &Path) -> Result<String, SessionError> {
+    Ok(read_manifest(dir)?.name)
+}
+
 /// A 2-D segmentation model as AutoSegment uses it. `dafne_ml`'s `Segmenter` is one; tests use
 /// small deterministic ones.
 pub trait SliceModel: Send + Sync {
@@ -101,6 +125,16 @@ impl SliceModel for Segmenter {
 /// Where AutoSegment finds the model of a classification's base name.
 pub trait ModelSource {
     fn model(&mut self, name: &str) -> Result<Arc<dyn SliceModel>, SessionError>;
+}
+
+/// Segmenters already built, by package folder (a new version is a new folder).
+#[derive(Clone, Default)]
+pub struct SegmenterCache(HashMap<PathBuf, Arc<Segmenter>>);
+
+impl std::fmt::Debug for SegmenterCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// Model packages by folder, each loaded once per run (the CLI's `--model PKG`, or a store's
@@ -137,6 +171,20 @@ impl PackageModels {
             dirs,
             ..PackageModels::default()
         }
+    }
+
+    /// Packages by model name, reusing segmenters loaded before (by package folder).
+    pub fn named_with_cache(dirs: Vec<(String, PathBuf)>, cache: SegmenterCache) -> PackageModels {
+        PackageModels {
+            dirs,
+            only: None,
+            loaded: cache.0,
+        }
+    }
+
+    /// The segmenters loaded so far, for the next run.
+    pub fn into_cache(self) -> SegmenterCache {
+        SegmenterCache(self.loaded)
     }
 
     fn dir_of(&self, name: &str) -> Option<PathBuf> {
