@@ -83,6 +83,7 @@ fn kind_of(e: &SessionError) -> ErrorKind {
         },
         SessionError::Stats(_) => ErrorKind::InvalidInput,
         SessionError::Write { .. } => ErrorKind::Io,
+        SessionError::Ml(_) => ErrorKind::Model,
     }
 }
 

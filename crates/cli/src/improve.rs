@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use dafne_session::jobs::JobControl;
+use dafne_session::models::ModelStore;
 use dafne_session::segmentation::improve::describe;
-use dafne_session::segmentation::{load_package, package_name, save_package};
+use dafne_session::segmentation::{load_package, save_package};
 
 use crate::segment::{open, parse_slices};
 use crate::Error;
@@ -24,9 +25,9 @@ pub struct ImproveArgs {
     /// The corrected masks of INPUT (a mask file or a folder of them).
     #[arg(long)]
     masks: PathBuf,
-    /// The model package to improve.
+    /// The model package to improve: a folder, or the name of an installed model.
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// The folder that receives the new version when it is accepted.
     #[arg(long)]
     out: PathBuf,
@@ -49,7 +50,8 @@ pub fn run(args: &ImproveArgs) -> Result<ExitCode, Error> {
     }
     let slices = ws.dataset().mask_dims().2;
     let (first, last) = parse_slices(args.slices.as_deref(), slices)?;
-    let name = package_name(&args.model)?;
+    let model = ModelStore::open_default()?.resolve(&args.model)?;
+    let name = model.name.clone();
     for slice in first..=last {
         ws.set_classification(Some(slice), Some(&name))?;
     }
@@ -58,7 +60,7 @@ pub fn run(args: &ImproveArgs) -> Result<ExitCode, Error> {
         Some(&name),
         args.min_slices,
         !args.no_split_lr,
-        &mut |_| load_package(&args.model),
+        &mut |_| load_package(&model.dir),
         &mut |p| {
             written = true;
             save_package(p, &args.out)

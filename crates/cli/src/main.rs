@@ -6,6 +6,7 @@ mod data;
 mod improve;
 mod info;
 mod masks;
+mod models;
 mod phantom;
 mod roi;
 mod segment;
@@ -44,6 +45,9 @@ enum Command {
     Segment(segment::SegmentArgs),
     /// Incremental learning: improve a model package from corrected masks of an image.
     Improve(improve::ImproveArgs),
+    /// Model packages: list the store, show one, import the original's `.model` files.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Statistics of every ROI of a session (global or per slice) as CSV.
     Stats(stats::StatsArgs),
 }
@@ -76,6 +80,7 @@ fn run() -> Result<ExitCode, Error> {
         Command::Phantom(args) => phantom::run(&args),
         Command::Segment(args) => segment::run(&args),
         Command::Improve(args) => improve::run(&args),
+        Command::Models(command) => models::run(&command),
     }
 }
 

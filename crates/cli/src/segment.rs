@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::Args;
 use dafne_session::jobs::JobControl;
 use dafne_session::masks::{ExportOptions, MaskFormat};
+use dafne_session::models::ModelStore;
 use dafne_session::segmentation::autosegment::AutosegmentOptions;
-use dafne_session::segmentation::{package_name, PackageModels};
+use dafne_session::segmentation::PackageModels;
 use dafne_session::Workspace;
 
 use crate::Error;
@@ -22,9 +23,10 @@ pub struct SegmentArgs {
     /// Which series of INPUT when it holds several (numbers from `dafne info`).
     #[arg(long)]
     series: Option<usize>,
-    /// The model package folder (manifest.json + weights.safetensors).
+    /// A model package folder (manifest.json + weights.safetensors) or the name of an
+    /// installed model (see `dafne models list`).
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// A session file (`*.dafne`) or a folder that receives one `<ROI>.nii.gz` per ROI.
     #[arg(long)]
     out: PathBuf,
@@ -86,9 +88,10 @@ pub fn run(args: &SegmentArgs) -> Result<ExitCode, Error> {
     let mut ws = open(&args.input, args.series)?;
     let slices = ws.dataset().mask_dims().2;
     let (first, last) = parse_slices(args.slices.as_deref(), slices)?;
+    let model = ModelStore::open_default()?.resolve(&args.model)?;
     let class = match &args.classification {
         Some(c) => c.clone(),
-        None => package_name(&args.model)?,
+        None => model.name.clone(),
     };
     for slice in first..=last {
         ws.set_classification(Some(slice), Some(&class))?;
@@ -97,7 +100,7 @@ pub fn run(args: &SegmentArgs) -> Result<ExitCode, Error> {
         split_lr: !args.no_split_lr,
         restrict: false,
     };
-    let mut models = PackageModels::single(&args.model);
+    let mut models = PackageModels::single(&model.dir);
     let started = std::time::Instant::now();
     let (report, _) = ws.autosegment(&mut models, first, last, options, &JobControl::silent())?;
     for note in &report.notes {

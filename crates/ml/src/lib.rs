@@ -8,8 +8,10 @@
 //! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") as a candle module.
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
 //!   layer graph (widths are read, never assumed).
+//! - [`legacy`]: imports the original's `.model` files (decoded as data, never run) as packages.
 
 pub mod keras;
+pub mod legacy;
 pub mod package;
 pub mod unet;
 

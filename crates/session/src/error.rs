@@ -32,4 +32,7 @@ pub enum SessionError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A model package could not be read, written or run.
+    #[error(transparent)]
+    Ml(#[from] dafne_ml::MlError),
 }

@@ -7,6 +7,7 @@
 //! - [`sessions`]: read a session file checked against its dataset, start an empty one;
 //! - [`legacy`]: the original's `.p` ROI files;
 //! - [`masks`]: masks in and out in every format;
+//! - [`models`]: the model store (the user's and the bundled model packages, by name);
 //! - [`preferences`]: the user's preferences, stored as JSON;
 //! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
 //!   killed save left behind;
@@ -23,6 +24,7 @@ mod error;
 pub mod jobs;
 pub mod legacy;
 pub mod masks;
+pub mod models;
 pub mod preferences;
 pub mod recovery;
 pub mod restrict;

@@ -28,6 +28,7 @@ pub use contract::{
 };
 pub use orientation::InPlane;
 
+use crate::models::ModelStore;
 use crate::SessionError;
 
 /// What "None" means in the classification list: the slice is not segmented.
@@ -71,6 +72,19 @@ pub fn classification_choices<'a>(
         }
     }
     out
+}
+
+/// (name, package folder) of the newest version of every model in `store`.
+pub fn store_dirs(store: &ModelStore) -> Result<Vec<(String, PathBuf)>, SessionError> {
+    Ok(store.list()?.into_iter().map(|e| (e.name, e.dir)).collect())
+}
+
+/// The newest package of the model `name` in `store`.
+pub fn load_store_package(store: &ModelStore, name: &str) -> Result<Package, SessionError> {
+    let entry = store.find(name)?.ok_or_else(|| {
+        SessionError::InvalidInput(format!("no model named {name:?} is installed"))
+    })?;
+    load_package(&entry.dir)
 }
 
 /// Reads the package in `dir` (weights checked against the manifest) on the CPU.
@@ -171,6 +185,11 @@ impl PackageModels {
             dirs,
             ..PackageModels::default()
         }
+    }
+
+    /// The newest version of every model in `store`.
+    pub fn from_store(store: &ModelStore) -> Result<PackageModels, SessionError> {
+        Ok(PackageModels::named(store_dirs(store)?))
     }
 
     /// Packages by model name, reusing segmenters loaded before (by package folder).

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use dafne_session::jobs::JobControl;
+use dafne_session::models::ModelStore;
 use dafne_session::segmentation::autosegment::{self, AutosegmentOptions, AutosegmentReport};
 use dafne_session::segmentation::improve::{self, describe, ImproveOutcome};
 use dafne_session::segmentation::{
-    classification_choices, load_package, read_manifest, save_package, Manifest, PackageModels,
-    SegmenterCache,
+    classification_choices, load_store_package, Manifest, PackageModels, SegmenterCache,
 };
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -94,36 +94,18 @@ impl From<AutosegmentReport> for AutosegmentReplyDto {
     }
 }
 
-/// Where installed models live: `DAFNE_MODELS_DIR` when set (tests, portable installs), else
-/// the app's data folder.
-fn models_root(shell: &ShellState) -> PathBuf {
-    std::env::var_os("DAFNE_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shell.models_dir())
+/// The model store: the user's folder (`DAFNE_MODELS_DIR` when set) and the bundled models.
+fn store() -> CmdResult<ModelStore> {
+    Ok(ModelStore::open_default()?)
 }
 
 /// The newest version of every installed model with its folder.
-fn installed(shell: &ShellState) -> Vec<(Manifest, PathBuf)> {
-    let root = models_root(shell);
-    let mut found: Vec<(Manifest, PathBuf)> = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        return found;
-    };
-    for dir in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
-        let Ok(m) = read_manifest(&dir) else {
-            continue;
-        };
-        match found
-            .iter_mut()
-            .find(|(o, _)| o.name.eq_ignore_ascii_case(&m.name))
-        {
-            Some(slot) if slot.0.version < m.version => *slot = (m, dir),
-            Some(_) => {}
-            None => found.push((m, dir)),
-        }
-    }
-    found.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    found
+fn installed() -> CmdResult<Vec<(Manifest, PathBuf)>> {
+    Ok(store()?
+        .list()?
+        .into_iter()
+        .map(|e| (e.manifest, e.dir))
+        .collect())
 }
 
 fn model_dto(m: &Manifest) -> ModelDto {
@@ -140,8 +122,8 @@ fn model_dto(m: &Manifest) -> ModelDto {
 /// The installed models and the classification list they make.
 #[tauri::command]
 #[specta::specta]
-pub async fn model_list(shell: State<'_, ShellState>) -> CmdResult<ModelListDto> {
-    let models = installed(&shell);
+pub async fn model_list() -> CmdResult<ModelListDto> {
+    let models = installed()?;
     let classifications = classification_choices(
         models
             .iter()
@@ -177,10 +159,7 @@ pub async fn autosegment(
     let plan = with_ws(&state, |ws| {
         Ok(ws.plan_autosegment(start_slice as usize, end_slice as usize, options)?)
     })?;
-    let dirs = installed(&shell)
-        .into_iter()
-        .map(|(m, d)| (m.name, d))
-        .collect();
+    let dirs = installed()?.into_iter().map(|(m, d)| (m.name, d)).collect();
     let cache = SEGMENTERS
         .lock()
         .ok()
@@ -265,28 +244,14 @@ async fn train_inner(
     if let Some(why) = plan.nothing_to_do() {
         return Err(CommandError::new(ErrorKind::InvalidInput, why));
     }
-    let models = installed(shell);
-    let root = models_root(shell);
+    let store = store()?;
     let ran = tauri::async_runtime::spawn_blocking(move || -> Result<_, SessionError> {
-        let mut load = |name: &str| {
-            let dir = models
-                .iter()
-                .find(|(m, _)| m.name.eq_ignore_ascii_case(name))
-                .map(|(_, d)| d.clone())
-                .ok_or_else(|| {
-                    SessionError::InvalidInput(format!("no model named {name:?} is installed"))
-                })?;
-            load_package(&dir)
-        };
+        let mut load = |name: &str| load_store_package(&store, name);
         let mut outcomes = improve::run(&plan, &mut load, &control)?;
         let mut versions = Vec::new();
         for o in &mut outcomes {
             let version = match o.package.as_mut() {
-                Some(p) => {
-                    let dir = root.join(format!("{}-{}", p.manifest.name, p.manifest.version));
-                    save_package(p, &dir)?;
-                    Some(p.manifest.version as f64)
-                }
+                Some(p) => Some(store.install(p)?.version as f64),
                 None => None,
             };
             versions.push(version);

@@ -10,11 +10,13 @@ use dafne_ml::Package;
 
 use super::{check_slice, Workspace};
 use crate::jobs::JobControl;
+use crate::models::ModelStore;
 use crate::segmentation::autosegment::{
     self, crop, edit_for, slice_range, AutosegmentMasks, AutosegmentOptions, AutosegmentPlan,
     AutosegmentReport, PlannedSlice,
 };
 use crate::segmentation::improve::{self, ImproveOutcome, ImprovePlan, PlannedCorrection};
+use crate::segmentation::load_store_package;
 use crate::segmentation::{InPlane, ModelSource, NO_CLASSIFICATION};
 use crate::tools::slice_values;
 use crate::SessionError;
@@ -206,6 +208,26 @@ impl Workspace {
         }
         self.finish_improve(&plan.dataset_id, &outcomes);
         Ok(outcomes)
+    }
+
+    /// [`Workspace::improve_model`] with the models of `store`: an accepted version is
+    /// installed there as the newest.
+    pub fn improve_model_in(
+        &mut self,
+        store: &ModelStore,
+        classification: Option<&str>,
+        min_slices: usize,
+        split_lr: bool,
+        job: &JobControl,
+    ) -> Result<Vec<ImproveOutcome>, SessionError> {
+        self.improve_model(
+            classification,
+            min_slices,
+            split_lr,
+            &mut |name| load_store_package(store, name),
+            &mut |p| store.install(p).map(|_| ()),
+            job,
+        )
     }
 
     /// Whether `slice` already trained a model in this session.
