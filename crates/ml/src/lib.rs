@@ -10,11 +10,16 @@
 //!   layer graph (widths are read, never assumed).
 //! - [`legacy`]: imports the original's `.model` files (decoded as data, never run) as packages.
 
+pub mod apply;
 pub mod keras;
 pub mod legacy;
 pub mod package;
 pub mod unet;
 
+pub use apply::{
+    pad_or_cut, prepare_slice, zoom, PreparedSlice, SegmentOptions, Segmenter, Side, SliceImage,
+    SliceSegmentation,
+};
 pub use package::{Manifest, Package};
 pub use unet::{Config as UnetConfig, CosciaUnet};
 
