@@ -413,3 +413,117 @@ fn training_slices_are_the_new_segmented_ones_grouped_by_classification() {
     assert_eq!(plan.groups[0].slices(), [0, 1]);
     assert!(!ws.used_for_training(0).unwrap());
 }
+
+fn kit() -> std::path::PathBuf {
+    std::env::var_os("DAFNE_TEST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+        .join("dafne-legacy")
+}
+
+/// The kit's T1 slice as a one-slice volume in the axial display convention, 1 mm pixels.
+fn t1_volume() -> Volume {
+    let loaded = dafne_io::load(&kit().join("models/inputs/t1_coronal_0_1000.npy"), None).unwrap();
+    let v = loaded.volume;
+    let mut affine = Geometry::from_spacing([1.0, 1.0, 4.0], GeometrySource::NiftiSform).affine_lps;
+    affine[0][3] = -100.0;
+    affine[1][3] = -80.0;
+    Volume::new(
+        v.dims(),
+        Voxels::F32(v.to_f32()),
+        Rescale::Uniform(LinearMap::IDENTITY),
+        Geometry::new(affine, GeometrySource::NiftiSform),
+        SeriesInfo::default(),
+    )
+    .unwrap()
+}
+
+fn permuted(v: &Volume, map: &AxisMap) -> Volume {
+    let Voxels::F32(data) = v.voxels() else {
+        unreachable!()
+    };
+    let (data, dims) = permute_axes(data, v.dims(), map);
+    Volume::new(
+        dims,
+        Voxels::F32(data),
+        Rescale::Uniform(LinearMap::IDENTITY),
+        Geometry::new(
+            map.apply_to_affine(&v.geometry.affine_lps, v.dims()),
+            GeometrySource::NiftiSform,
+        ),
+        SeriesInfo::default(),
+    )
+    .unwrap()
+}
+
+/// The original's thigh network (the kit's thigh_narrow8, imported from its `.model` file)
+/// through the whole apply pipeline: its output depends on orientation (a left/right split,
+/// a network never trained to be symmetric), and the same slice stored transposed, flipped,
+/// as a sagittal stack reoriented to axial, or as NumPy gives the same ROIs in patient space.
+#[test]
+fn the_thigh_model_segments_the_same_slice_in_any_axis_order_alike() {
+    use dafne_session::segmentation::{save_package, PackageModels};
+    let dir = tempfile::tempdir().unwrap();
+    let mut package = dafne_session::models::import_dafne_file(
+        &kit().join("models/thigh_narrow8/Thigh_1610001000.model"),
+    )
+    .unwrap();
+    let pkg = dir.path().join("thigh");
+    save_package(&mut package, &pkg).unwrap();
+    let opts = AutosegmentOptions {
+        split_lr: true,
+        restrict: false,
+    };
+    let segment = |ws: &mut Workspace| {
+        ws.set_classification(None, Some("Thigh")).unwrap();
+        let mut models = PackageModels::single(&pkg);
+        ws.autosegment(&mut models, 0, 0, opts, &JobControl::silent())
+            .unwrap();
+    };
+    let display = t1_volume();
+    let mut reference = open(dir.path(), "t1.nii", &display);
+    segment(&mut reference);
+    let expected = patient_positions(&reference);
+    let rois: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(rois.len() >= 4, "{rois:?}");
+
+    // Mirrored left-right, the slice must give different ROIs: the model sees orientation.
+    let mut lying = permuted(
+        &display,
+        &AxisMap {
+            source: [0, 1, 2],
+            flip: [true, false, false],
+        },
+    );
+    lying.geometry = display.geometry.clone();
+    let mut ws = open(dir.path(), "mirrored.nii", &lying);
+    segment(&mut ws);
+    assert_ne!(
+        patient_positions(&ws),
+        expected,
+        "the model is orientation-free"
+    );
+
+    for (what, source, flip) in [
+        ("transposed", [1, 0, 2], [false, false, false]),
+        ("flipped", [0, 1, 2], [true, true, false]),
+        ("sagittal", [1, 2, 0], [false, true, false]),
+    ] {
+        let v = permuted(&display, &AxisMap { source, flip });
+        let mut ws = open(dir.path(), &format!("{what}.nii.gz"), &v);
+        if what == "sagittal" {
+            ws.reorient(Reorientation::Plane(dafne_core::PlaneOrientation::Axial));
+        }
+        segment(&mut ws);
+        assert_eq!(patient_positions(&ws), expected, "{what}");
+    }
+    let mut npy = open(dir.path(), "t1.npy", &display);
+    segment(&mut npy);
+    for roi in &rois {
+        assert_eq!(
+            npy.mask_by_name(roi, 0),
+            reference.mask_by_name(roi, 0),
+            "{roi}"
+        );
+    }
+}

@@ -1,62 +1,11 @@
-//! The ML types this module is written against (`/work/wt/prompts/ml-contract.md`), until the
-//! branches that own them are merged: then this file becomes re-exports of `dafne_ml`.
+//! The apply pipeline's types come from `dafne_ml::apply`; incremental learning's are written
+//! against the contract (`/work/wt/prompts/ml-contract.md`) until `dafne_ml::train` is merged:
+//! then this file becomes re-exports of it.
 #![allow(dead_code)]
 
 use dafne_core::Progress;
-use dafne_ml::{Manifest, MlError, Package};
-
-#[derive(Clone, Debug)]
-pub struct SliceImage {
-    pub values: Vec<f32>,
-    pub rows: usize,
-    pub cols: usize,
-    pub spacing_mm: [f64; 2],
-}
-
-#[derive(Clone, Copy, Debug)]
-pub enum Side {
-    Both,
-    Left,
-    Right,
-}
-
-#[derive(Clone, Debug)]
-pub struct SegmentOptions {
-    pub split_lr: bool,
-    pub side: Side,
-}
-
-#[derive(Clone, Debug)]
-pub struct SliceSegmentation {
-    pub rows: usize,
-    pub cols: usize,
-    pub masks: Vec<(String, Vec<bool>)>,
-}
-
-#[derive(Debug)]
-pub struct Segmenter {
-    manifest: Manifest,
-}
-
-impl Segmenter {
-    pub fn new(package: &Package, _device: &candle_core::Device) -> Result<Segmenter, MlError> {
-        Ok(Segmenter {
-            manifest: package.manifest.clone(),
-        })
-    }
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-    pub fn segment_slice(
-        &self,
-        _image: &SliceImage,
-        _opts: &SegmentOptions,
-    ) -> Result<SliceSegmentation, MlError> {
-        Err(MlError::Input {
-            why: "the apply pipeline is not merged yet".into(),
-        })
-    }
-}
+pub use dafne_ml::apply::{SegmentOptions, Segmenter, Side, SliceImage, SliceSegmentation};
+use dafne_ml::{MlError, Package};
 
 #[derive(Clone, Debug)]
 pub struct Correction {
