@@ -16,6 +16,15 @@ const dafne = process.env.DAFNE_CLI ?? join(here, "../../target/debug/dafne");
 const kit = process.env.DAFNE_TEST_DATA ?? join(here, "../../../shared/data");
 const modelFile = join(kit, "dafne-legacy/models/thigh_narrow8/Thigh_1610001000.model");
 
+const python = process.env.DAFNE_PYTHON ?? join(here, "../../.venv/bin/python");
+/** Voxels per ROI of a folder of `<ROI>.nii.gz`, as JSON sorted by name (nibabel reads them). */
+const COUNT_NIFTI = `
+import json, os, sys
+import nibabel, numpy as np
+d = sys.argv[1]
+print(json.dumps({f[:-7]: int(np.count_nonzero(np.asanyarray(nibabel.load(os.path.join(d, f)).dataobj))) for f in sorted(os.listdir(d)) if f.endswith(".nii.gz")}))
+`;
+
 const lastJob = (t) => t.wd.exec("return JSON.parse(document.body.dataset.lastJob || 'null')");
 const clickDialog = (t, answer) =>
   t.wd.waitFor(
@@ -99,6 +108,10 @@ try {
       execFileSync(dafne, ["segment", phantom, "--model", "Thigh", "--slices", `${first}:${last + 1}`, "--out", out], { stdio: "inherit" });
       const files = readdirSync(out).filter((f) => f.endsWith(".nii.gz"));
       assert.deepEqual(files.map((f) => f.replace(/\.nii\.gz$/, "")).sort(), Object.keys(counts).sort());
+      const cliCounts = JSON.parse(
+        execFileSync(python, ["-c", COUNT_NIFTI, out], { encoding: "utf8" }),
+      );
+      assert.deepEqual(cliCounts, Object.fromEntries(Object.entries(counts).sort()), "voxel counts per ROI, app vs CLI");
       console.log(`  ${rois.length} ROIs, ${total} voxels on slices ${first + 1}-${last + 1}; CLI wrote the same ${files.length} ROIs`);
     });
 
@@ -133,11 +146,17 @@ try {
 
     await step("06-restrict-area", async () => {
       await inToolbox();
-      await call("set_restrict_box", { slice: first, area: [60, 20, 120, 100] });
+      // The slice on screen (the Image Window opens on the middle one), the dialog's default.
+      const shown = 4;
+      await call("set_restrict_box", { slice: shown, area: [60, 20, 120, 100] });
       await wd.exec("const c = document.getElementById('restrict-area'); c.checked = true; c.dispatchEvent(new Event('change'));");
       await wd.exec("document.getElementById('autosegment').click();");
       await wd.waitFor("the AutoSegment dialog", "return !!document.getElementById('autoseg-start')", (v) => v);
-      await wd.exec("document.getElementById('autoseg-start').value = arguments[0]; document.getElementById('autoseg-end').value = arguments[0];", String(first + 1));
+      assert.deepEqual(
+        await wd.exec("return [document.getElementById('autoseg-start').value, document.getElementById('autoseg-end').value]"),
+        [String(shown + 1), String(shown + 1)],
+        "start and end default to the slice shown",
+      );
       await clickDialog(t, "ok");
       await wd.waitFor("the AutoSegment job", "return JSON.parse(document.body.dataset.lastJob || '{}').outcome", (o) => o === "done", 300000);
       // Every voxel lies in the box (rows 60..180, columns 20..120).
@@ -146,7 +165,7 @@ try {
         const info = await window.__TAURI_INTERNALS__.invoke('dataset_info');
         let outside = 0, inside = 0;
         for (const r of rois) {
-          const m = new Uint8Array(await window.__TAURI_INTERNALS__.invoke('roi_mask', { roi: r.id, slice: ${first} }));
+          const m = new Uint8Array(await window.__TAURI_INTERNALS__.invoke('roi_mask', { roi: r.id, slice: ${shown} }));
           m.forEach((v, i) => {
             if (!v) return;
             const row = Math.floor(i / info.cols), col = i % info.cols;
