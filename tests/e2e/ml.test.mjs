@@ -36,12 +36,13 @@ const clickDialog = (t, answer) =>
 const tmp = mkdtempSync(join(tmpdir(), "dafne-e2e-ml-"));
 try {
   const phantom = join(tmp, "phantom.nii.gz");
-  execFileSync(dafne, ["phantom", phantom, "--slices", "8", "--size", "256", "--seed", "5"], { stdio: "inherit" });
+  const truth = join(tmp, "truth");
+  execFileSync(dafne, ["phantom", phantom, "--masks", truth, "--slices", "8", "--size", "256", "--seed", "5"], { stdio: "inherit" });
   // Installed where the app's store looks ($XDG_DATA_HOME/dafne/models, same env as the app).
   execFileSync(dafne, ["models", "import-dafne", modelFile, "--install"], { stdio: "inherit" });
 
   await runApp("ml", async (t) => {
-    const { wd, inToolbox, step, call } = t;
+    const { wd, inToolbox, step, call, shots } = t;
     let info;
     const first = 3;
     const last = 5;
@@ -177,6 +178,38 @@ try {
       console.log(`  ${outside.inside} voxels, all inside the box`);
       await wd.exec("const c = document.getElementById('restrict-area'); c.checked = false; c.dispatchEvent(new Event('change'));");
       await sleep(300);
+    });
+
+    await step("07-improve-model", async () => {
+      await inToolbox();
+      // The phantom's exact muscles as the user's corrections of all 8 slices.
+      await call("undo");
+      await call("import_masks", { path: truth });
+      const before = (await call("model_list")).models.find((m) => m.name === "Thigh");
+      await wd.exec("document.getElementById('menu-improve-model').click();");
+      await wd.waitFor("the confirmation", "return document.querySelector('dialog[open]')?.textContent ?? ''", (s) => s.includes("At least 5 slices"));
+      await clickDialog(t, "ok");
+      const report = await wd.waitFor(
+        "the Improve model report",
+        "const d = document.querySelector('dialog[open]'); return d && !document.getElementById('job-splash') ? d.textContent : ''",
+        (s) => s.includes("Dice"),
+        480000,
+      );
+      const job = await lastJob(t);
+      assert.equal(job.title, "Improving model");
+      assert.equal(job.outcome, "done", JSON.stringify(job));
+      const after = (await call("model_list")).models.find((m) => m.name === "Thigh");
+      if (report.includes("Installed as version")) assert.ok(after.version > before.version, `${before.version} -> ${after.version}`);
+      else assert.equal(after.version, before.version);
+      console.log(`  ${report.replace(/\s+/g, " ").slice(0, 300)}`);
+      await shots("07-improve-model-report");
+      await clickDialog(t, "ok");
+      // The same slices are not used twice in a session.
+      await wd.exec("document.getElementById('menu-improve-model').click();");
+      await clickDialog(t, "ok");
+      const again = await wd.waitFor("the refusal", "return document.querySelector('dialog[open]')?.textContent ?? ''", (s) => s.includes("not used"), 60000);
+      assert.ok(/at least|not used/.test(again), again);
+      await clickDialog(t, "ok");
     });
   });
 } finally {
