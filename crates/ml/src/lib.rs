@@ -11,6 +11,7 @@
 
 pub mod keras;
 pub mod package;
+pub mod train;
 pub mod unet;
 
 pub use package::{Manifest, Package};
