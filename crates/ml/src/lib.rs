@@ -9,11 +9,16 @@
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
 //!   layer graph (widths are read, never assumed).
 
+pub mod apply;
 pub mod keras;
 pub mod package;
 pub mod train;
 pub mod unet;
 
+pub use apply::{
+    pad_or_cut, prepare_slice, zoom, PreparedSlice, SegmentOptions, Segmenter, Side, SliceImage,
+    SliceSegmentation,
+};
 pub use package::{Manifest, Package};
 pub use unet::{Config as UnetConfig, CosciaUnet};
 
