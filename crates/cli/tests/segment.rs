@@ -194,3 +194,103 @@ fn segment_refuses_bad_slices_and_unknown_models() {
     assert!(e.contains("--slices must be a:b"), "{e}");
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn improve_needs_enough_corrected_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (phantom, pkg) = setup(dir.path());
+    let truth = dir.path().join("truth");
+    // The phantom of `setup` again, now with its masks: 3 slices, fewer than 5.
+    ok(dafne(
+        &[
+            "phantom",
+            &phantom,
+            "--masks",
+            truth.to_str().unwrap(),
+            "--slices",
+            "3",
+            "--size",
+            "160",
+            "--seed",
+            "2",
+        ],
+        &store,
+    ));
+    let new = dir.path().join("new");
+    let r = dafne(
+        &[
+            "improve",
+            &phantom,
+            "--masks",
+            truth.to_str().unwrap(),
+            "--model",
+            &pkg,
+            "--out",
+            new.to_str().unwrap(),
+        ],
+        &store,
+    );
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success());
+    assert!(
+        e.contains("at least 5 slices") && e.contains("Thigh: 3"),
+        "{e}"
+    );
+    assert!(!new.exists());
+}
+
+/// One incremental-learning run on 6 phantom slices (about 30 s of CPU):
+/// `cargo test -p dafne-cli --test segment -- --ignored`.
+#[test]
+#[ignore]
+fn improve_trains_and_writes_a_new_version_only_when_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (_, pkg) = setup(dir.path());
+    let phantom = dir.path().join("p6.nii.gz");
+    let truth = dir.path().join("truth");
+    ok(dafne(
+        &[
+            "phantom",
+            phantom.to_str().unwrap(),
+            "--masks",
+            truth.to_str().unwrap(),
+            "--slices",
+            "6",
+            "--size",
+            "160",
+            "--seed",
+            "2",
+        ],
+        &store,
+    ));
+    let new = dir.path().join("new");
+    let r = dafne(
+        &[
+            "improve",
+            phantom.to_str().unwrap(),
+            "--masks",
+            truth.to_str().unwrap(),
+            "--model",
+            &pkg,
+            "--out",
+            new.to_str().unwrap(),
+        ],
+        &store,
+    );
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert!(said.contains("slice(s) trained"), "{said}");
+    match r.status.code() {
+        Some(0) => {
+            let m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(new.join("manifest.json")).unwrap()).unwrap();
+            assert_eq!(
+                m["provenance"]["parent"]["version"], 1_610_001_000u64,
+                "{m}"
+            );
+        }
+        Some(2) => assert!(!new.exists(), "a refused update writes nothing"),
+        other => panic!("exit {other:?}: {said}"),
+    }
+}

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod keras;
 pub mod legacy;
 pub mod package;
+pub mod train;
 pub mod unet;
 
 pub use apply::{

@@ -139,6 +139,18 @@ fn kit_labels(path: &Path) -> Vec<(String, Vec<bool>)> {
     out
 }
 
+/// The `split_mirror` result stored by the kit (int64).
+fn split_box(path: &Path) -> Vec<usize> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut member = zip.by_name("split_a1_a2_a3_a4_b1_b2.npy").unwrap();
+    let mut bytes = Vec::new();
+    member.read_to_end(&mut bytes).unwrap();
+    let Voxels::I64(v) = dafne_io::numpy::read_npy_bytes(&bytes).unwrap().voxels else {
+        panic!("split box is not int64")
+    };
+    v.into_iter().map(|x| x as usize).collect()
+}
+
 fn canvas(case: &str) -> Vec<f32> {
     let pre = read_npz(&model_dir("thigh_narrow8").join(format!("apply/{case}.preprocessed.npz")));
     pre["biascorrected_432"].values.clone()
@@ -146,6 +158,7 @@ fn canvas(case: &str) -> Vec<f32> {
 
 struct Agreement {
     pixels: f64,
+    differing: usize,
     mean_dice: f64,
     rois: usize,
 }
@@ -168,6 +181,7 @@ fn compare(ours: &SliceSegmentation, kit: &[(String, Vec<bool>)]) -> Agreement {
     }
     Agreement {
         pixels: same as f64 / total as f64,
+        differing: total - same,
         mean_dice: if rois > 0 {
             dice_sum / rois as f64
         } else {
@@ -196,11 +210,8 @@ fn crops_and_labels_from_the_original_canvas() {
                 .with_corrected(canvas(case))
                 .unwrap();
             let kit = read_npz(&model_dir(model).join(format!("apply/{case}.preprocessed.npz")));
-            let kit_box: Vec<usize> = kit["split_a1_a2_a3_a4_b1_b2"]
-                .values
-                .iter()
-                .map(|&v| v as usize)
-                .collect();
+            let kit_box =
+                split_box(&model_dir(model).join(format!("apply/{case}.preprocessed.npz")));
             assert_eq!(
                 prepared.split_box().unwrap().as_array().to_vec(),
                 kit_box,
@@ -227,8 +238,9 @@ fn crops_and_labels_from_the_original_canvas() {
                 ));
                 let a = compare(&ours, &kit);
                 println!(
-                    "{model} {case} split={split_lr} from the original's canvas: {:.4} % of ROI pixels equal, mean Dice {:.4} over {} ROIs",
+                    "{model} {case} split={split_lr} from the original's canvas: {:.4} % of ROI pixels equal ({} differ), mean Dice {:.6} over {} non-empty ROIs",
                     100.0 * a.pixels,
+                    a.differing,
                     a.mean_dice,
                     a.rois
                 );
@@ -280,7 +292,7 @@ fn end_to_end_with_our_bias_correction() {
             ] {
                 let ours = seg.segment_prepared(p, &image, &opts).unwrap();
                 let a = compare(&ours, &kit_labels(&label_file(model, &name)));
-                figures.insert(format!("{model} {name}"), (a.pixels, a.mean_dice, a.rois));
+                figures.insert(format!("{model} {name}"), a);
             }
         }
     }
@@ -295,20 +307,152 @@ fn end_to_end_with_our_bias_correction() {
         };
         let ours = thigh_seg.segment_slice(&image, &opts).unwrap();
         let a = compare(&ours, &kit_labels(&label_file("thigh_narrow8", name)));
-        figures.insert(
-            format!("thigh_narrow8 {name}"),
-            (a.pixels, a.mean_dice, a.rois),
-        );
+        figures.insert(format!("thigh_narrow8 {name}"), a);
     }
-    for (case, (pixels, dice, rois)) in &figures {
+    for (case, a) in &figures {
         println!(
-            "{case} end to end (our N4): {:.4} % of ROI pixels equal, mean Dice {dice:.4} over {rois} ROIs",
-            100.0 * pixels
+            "{case} end to end (our N4): {:.4} % of ROI pixels equal ({} differ), mean Dice {:.6} over {} non-empty ROIs",
+            100.0 * a.pixels,
+            a.differing,
+            a.mean_dice,
+            a.rois
         );
     }
-    for (case, (_, dice, _)) in &figures {
-        assert!(*dice >= 0.95, "{case}: mean Dice {dice}");
+    for (case, a) in &figures {
+        assert!(a.mean_dice >= 0.95, "{case}: mean Dice {}", a.mean_dice);
     }
+}
+
+/// Labels cut with `crop_labels` and pasted back give the labels again wherever the crops
+/// cover the slice (the synthetic slice is resampled 1:1; the right leg one column off, as
+/// in the original), nothing elsewhere; the crops are the image's boxes (the right one
+/// mirrored).
+#[test]
+fn crop_labels_and_paste_back_are_inverse() {
+    let pkg = package("thigh_narrow8");
+    let image = input("synthetic");
+    let prepared = prepare_slice(&pkg.manifest.preprocessing, &image, true, Side::Both)
+        .unwrap()
+        .with_corrected(canvas("synthetic"))
+        .unwrap();
+    let (rows, cols) = (image.rows, image.cols);
+    let labels: Vec<u8> = (0..rows * cols)
+        .map(|i| ((i / cols) * 7 + (i % cols) * 3) as u8 % 250 + 1)
+        .collect();
+    let crops = prepared.crop_labels(&labels).unwrap();
+    assert_eq!(crops.len(), 2);
+    let b = prepared.split_box().unwrap();
+    // The mirrored right crop's first row, inside the box, is the box's last columns reversed.
+    let [_, cw] = prepared.crop_px();
+    let (w, pad) = (b.a4 - b.a3, (cw - (b.a4 - b.a3)) / 2);
+    let row = (250 - (b.b2 - b.b1)) / 2;
+    for k in 0..w {
+        assert_eq!(
+            crops[1][row * cw + pad + k],
+            labels[b.b1 * cols + b.a4 - 1 - k]
+        );
+    }
+    let back = prepared.paste_back(&crops);
+    let sides = prepared.paste_back_sides(&crops);
+    // The original's quirk, kept: it mirrors the whole padded right crop back, then cuts it
+    // centred, so when the padding is odd the right leg lands one column further right.
+    let shift = (cw - w) % 2;
+    assert_eq!(shift, 1, "this case exercises the quirk");
+    for r in 0..rows {
+        for c in 0..cols {
+            let in_rows = (b.b1..b.b2).contains(&r);
+            let inside_left = in_rows && (b.a1..b.a2).contains(&c);
+            let inside_right = in_rows && (b.a3 + shift..b.a4).contains(&c);
+            let i = r * cols + c;
+            let want = if inside_left {
+                labels[i]
+            } else if inside_right {
+                labels[i - shift]
+            } else {
+                0
+            };
+            assert_eq!(back[i], want, "pixel {r},{c}");
+            assert_eq!(sides[0][i] != 0, inside_left);
+            assert_eq!(sides[1][i] != 0, inside_right);
+        }
+    }
+    assert!(prepared.crop_labels(&labels[1..]).is_err());
+}
+
+/// A blank slice gives empty masks with every ROI name; bad input is refused; a cancelled
+/// job stops before the first slice.
+#[test]
+fn segmenter_edges() {
+    struct Cancel;
+    impl dafne_core::Progress for Cancel {
+        fn report(&self, _: u64, _: u64, _: &'static str) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+    let pkg = package("leg_narrow8");
+    let seg = Segmenter::new(&pkg, &Device::Cpu).unwrap();
+    let blank = SliceImage {
+        values: vec![0.0; 300 * 200],
+        rows: 300,
+        cols: 200,
+        spacing_mm: [0.8, 0.8],
+    };
+    for (opts, names) in [
+        (
+            SegmentOptions {
+                split_lr: true,
+                side: Side::Both,
+            },
+            12,
+        ),
+        (
+            SegmentOptions {
+                split_lr: false,
+                side: Side::Both,
+            },
+            6,
+        ),
+        (
+            SegmentOptions {
+                split_lr: true,
+                side: Side::Left,
+            },
+            6,
+        ),
+    ] {
+        let out = seg.segment_slice(&blank, &opts).unwrap();
+        assert_eq!(out.masks.len(), names);
+        assert!(out
+            .masks
+            .iter()
+            .all(|(_, m)| m.len() == 300 * 200 && !m.iter().any(|&x| x)));
+    }
+    let left = seg
+        .segment_slice(
+            &blank,
+            &SegmentOptions {
+                split_lr: true,
+                side: Side::Left,
+            },
+        )
+        .unwrap();
+    assert_eq!(left.masks[0].0, "Soleus_L");
+    let mut bad = blank.clone();
+    bad.values.pop();
+    assert!(seg.segment_slice(&bad, &SegmentOptions::default()).is_err());
+    let mut nan = input("t1");
+    nan.values[5] = f32::NAN;
+    assert!(seg.segment_slice(&nan, &SegmentOptions::default()).is_err());
+    let mut zero_spacing = input("t1");
+    zero_spacing.spacing_mm = [0.0, 1.0];
+    assert!(seg
+        .segment_slice(&zero_spacing, &SegmentOptions::default())
+        .is_err());
+    let err = seg
+        .segment_slices(&[input("t1")], &SegmentOptions::default(), &Cancel)
+        .unwrap_err();
+    assert!(matches!(err, dafne_ml::MlError::Cancelled), "{err}");
 }
 
 /// Step times of `segment_slice` at the original's full width (random weights, 432² slice);

@@ -15,8 +15,9 @@ use dafne_core::{
 use dafne_ml::MlError;
 use dafne_session::jobs::{CancelToken, JobControl};
 use dafne_session::segmentation::autosegment::AutosegmentOptions;
+use dafne_session::segmentation::improve::ImproveOutcome;
 use dafne_session::segmentation::{
-    ModelSource, SegmentOptions, SliceImage, SliceModel, SliceSegmentation,
+    ImproveReport, ModelSource, SegmentOptions, SliceImage, SliceModel, SliceSegmentation,
 };
 use dafne_session::workspace::Reorientation;
 use dafne_session::{SessionError, Workspace};
@@ -412,6 +413,35 @@ fn training_slices_are_the_new_segmented_ones_grouped_by_classification() {
     assert_eq!(plan.groups.len(), 1);
     assert_eq!(plan.groups[0].slices(), [0, 1]);
     assert!(!ws.used_for_training(0).unwrap());
+
+    // Slices that trained a model are not offered again in this session; a run that trained
+    // nothing (too few usable slices) does not use them up.
+    let outcome = |trained: usize| ImproveOutcome {
+        classification: "Thigh".into(),
+        model: "Thigh".into(),
+        slices: vec![0, 1],
+        report: ImproveReport {
+            accepted: false,
+            reason: "test".into(),
+            slices_trained: trained,
+            slices_held_out: 0,
+            training_images: 0,
+            dice_before: 0.0,
+            dice_after: 0.0,
+            losses: vec![],
+            seconds: 0.0,
+        },
+        package: None,
+    };
+    ws.finish_improve(&plan.dataset_id, &[outcome(0)]);
+    assert!(!ws.used_for_training(0).unwrap());
+    ws.finish_improve("another dataset", &[outcome(2)]);
+    assert!(!ws.used_for_training(0).unwrap());
+    ws.finish_improve(&plan.dataset_id, &[outcome(2)]);
+    assert!(ws.used_for_training(0).unwrap() && ws.used_for_training(1).unwrap());
+    let plan = ws.plan_improve(None, 1, true).unwrap();
+    let slices: Vec<Vec<usize>> = plan.groups.iter().map(|g| g.slices()).collect();
+    assert_eq!(slices, [vec![2]], "Leg's slice 2 only");
 }
 
 fn kit() -> std::path::PathBuf {

@@ -158,13 +158,13 @@ pub fn run(
                     .collect(),
             })
             .collect();
+        // The held-out fraction and the largest accepted Dice drop are dafne_ml's defaults.
         let opts = ImproveOptions {
             split_lr: plan.split_lr,
-            held_out_fraction: 0.2,
             min_slices: plan.min_slices,
-            max_dice_drop: 0.0,
             // Reproducible for the same slices of the same dataset.
             seed: 0x5eed + k as u64,
+            ..ImproveOptions::default()
         };
         let (report, new_package) = ml_improve(&package, &corrections, &opts, job)
             .map_err(|e| ml_error(&format!("improving model {:?}", g.model), e))?;
@@ -188,8 +188,8 @@ pub fn describe(o: &ImproveOutcome) -> String {
         "not accepted"
     };
     format!(
-        "{}: {verdict} ({}); {} slice(s) trained, {} held out; Dice on held-out slices {:.3} → {:.3}",
-        o.classification, r.reason, r.slices_trained, r.slices_held_out, r.dice_before, r.dice_after
+        "{}: {verdict}: {}; {} slice(s) trained, {} held out",
+        o.classification, r.reason, r.slices_trained, r.slices_held_out
     )
 }
 
