@@ -203,6 +203,7 @@ try {
       else assert.equal(after.version, before.version);
       console.log(`  ${report.replace(/\s+/g, " ").slice(0, 300)}`);
       await shots("07-improve-model-report");
+      await inToolbox();
       await clickDialog(t, "ok");
       // The same slices are not used twice in a session.
       await wd.exec("document.getElementById('menu-improve-model').click();");
