@@ -20,6 +20,8 @@ done
 if [ "$build" -eq 1 ]; then
   (cd ui && npm run --silent build)
   cargo build -q -p dafne-app
+  # ml.test.mjs makes its phantom and installs its model with the CLI.
+  cargo build -q -p dafne-cli
 fi
 app="$PWD/target/debug/dafne-app"
 [ -x "$app" ] || { echo "e2e: $app is missing (run without --no-build)" >&2; exit 1; }

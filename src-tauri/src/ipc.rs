@@ -4,7 +4,7 @@
 
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::commands::{app, contour, edit, files, jobs, view, RoiModified};
+use crate::commands::{app, contour, edit, files, jobs, ml, view, RoiModified};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -60,6 +60,10 @@ pub fn builder() -> Builder<tauri::Wry> {
             app::quit_app,
             // jobs
             jobs::cancel_job,
+            // ml
+            ml::model_list,
+            ml::autosegment,
+            ml::improve_model,
         ])
         .events(collect_events![
             RoiModified,

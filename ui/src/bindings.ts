@@ -107,6 +107,19 @@ export const commands = {
 	 *  itself then fails with a `Cancelled` error and changes nothing.
 	 */
 	cancelJob: (id: string) => __TAURI_INVOKE<boolean>("cancel_job", { id }),
+	/**  The installed models and the classification list they make. */
+	modelList: () => __TAURI_INVOKE<ModelListDto>("model_list"),
+	/**
+	 *  AutoSegment of slices `start_slice..=end_slice`, each with the model of its classification
+	 *  ("None" skipped), cropped to the restrict boxes when `restrict`. The ROIs change as one
+	 *  undo step; a cancel changes nothing.
+	 */
+	autosegment: (startSlice: number, endSlice: number, restrict: boolean, job: string, onProgress: Channel<JobProgress>) => __TAURI_INVOKE<AutosegmentReplyDto>("autosegment", { startSlice, endSlice, restrict, job, onProgress }),
+	/**
+	 *  Improve model: the segmented slices not used yet train their classification's model; an
+	 *  accepted version is installed as the newest.
+	 */
+	improveModel: (job: string, onProgress: Channel<JobProgress>) => __TAURI_INVOKE<ImproveOutcomeDto_Serialize[]>("improve_model", { job, onProgress }),
 };
 
 /** Events */
@@ -126,6 +139,13 @@ export type AboutDto = {
 };
 
 export type AppFolder = "logs" | "models";
+
+export type AutosegmentReplyDto = {
+	segmented: number[],
+	skipped: number[],
+	rois: string[],
+	notes: string[],
+};
 
 /**  ROI > Combine's operations. */
 export type BoolOpDto = "union" | "subtraction" | "intersection" | "exclusion";
@@ -201,6 +221,36 @@ export type FileFacts = {
 	unsaved: boolean,
 };
 
+export type ImproveOutcomeDto = ImproveOutcomeDto_Serialize | ImproveOutcomeDto_Deserialize;
+
+export type ImproveOutcomeDto_Deserialize = {
+	classification: string,
+	accepted: boolean,
+	reason: string,
+	slicesTrained: number,
+	slicesHeldOut: number,
+	diceBefore: number | null,
+	diceAfter: number | null,
+	/**  The version installed, when accepted. */
+	version?: number | null,
+	/**  The whole outcome in words. */
+	summary: string,
+};
+
+export type ImproveOutcomeDto_Serialize = {
+	classification: string,
+	accepted: boolean,
+	reason: string,
+	slicesTrained: number,
+	slicesHeldOut: number,
+	diceBefore: number | null,
+	diceAfter: number | null,
+	/**  The version installed, when accepted. */
+	version: number | null,
+	/**  The whole outcome in words. */
+	summary: string,
+};
+
 /**  One progress report of a running job: `done` of `total` units of `what`. */
 export type JobProgress = {
 	done: number,
@@ -233,6 +283,22 @@ export type LogsDto = {
 };
 
 export type MaskFormatDto = "npy" | "npz" | "bundle" | "nifti" | "compactNifti" | "compactDicom" | "dicom" | "seg";
+
+/**  An installed model. */
+export type ModelDto = {
+	name: string,
+	id: string,
+	version: number,
+	variants: string[],
+	labels: number,
+	description: string,
+};
+
+export type ModelListDto = {
+	models: ModelDto[],
+	/**  "None", then every model's name and "Name, Variant". */
+	classifications: string[],
+};
 
 export type MorphologyDto = "grow" | "shrink" | "despeckle" | "fillHoles";
 

@@ -5,6 +5,7 @@
 import { api, errorMessage, events, type MaskFormatDto } from "./api";
 import type { ReorientDto } from "./bindings";
 import { confirmDialog, custom, showMessage } from "./dialogs";
+import { improveModelMenu } from "./autosegment";
 import { installErrorHandlers } from "./errors";
 import {
   exportRoiFileMenu,
@@ -111,7 +112,7 @@ export const toolsMenu: Menu = {
   id: "tools",
   label: "Tools",
   items: [
-    { ...action("improve-model", "Improve model…", () => undefined, never), shortcut: DEEP_LEARNING },
+    action("improve-model", "Improve model…", improveModelMenu),
     {
       kind: "submenu",
       id: "statistics",

@@ -3,6 +3,7 @@
 // (all generated from the tool registry), undo/redo. It owns the shared UI state and
 // broadcasts it; the Image Window tells it which slice is shown.
 import { api, errorMessage, events, type Preferences, type RoiInfo } from "./api";
+import { autosegmentControls } from "./autosegment";
 import { applyPreferences, roiColour } from "./colours";
 import { loadData, loadDataMenu } from "./data";
 import { confirmDialog, promptText } from "./dialogs";
@@ -110,8 +111,9 @@ async function refreshRois(): Promise<void> {
 async function refreshClassification(): Promise<void> {
   const select = $<HTMLSelectElement>("classification");
   if (slice === null) return;
-  const meta = await api.sliceMeta(slice);
-  const names = ["None", ...meta.classificationNames];
+  const [meta, models] = await Promise.all([api.sliceMeta(slice), api.modelList()]);
+  // The installed models' choices first, then any other name the session uses.
+  const names = [...new Set([...models.classifications, ...meta.classificationNames, ...(meta.classification ? [meta.classification] : [])])];
   select.replaceChildren(...names.map((n) => new Option(n, n, false, n === (meta.classification ?? "None"))));
 }
 
@@ -216,7 +218,10 @@ function renderPending(): void {
     b.title = `Not yet: ${p.why}`;
     return b;
   };
-  $("roi-pending").replaceChildren(...PENDING.filter((p) => p.group === "ROI").map(disabled));
+  $("roi-pending").replaceChildren(
+    autosegmentControls(() => slice, showMessage),
+    ...PENDING.filter((p) => p.group === "ROI").map(disabled),
+  );
   const shown = PENDING.filter((p) => p.group !== "ROI" && (p.mode ?? state.mode) === state.mode);
   const groups = [...new Set(shown.map((p) => p.group))];
   $("pending").replaceChildren(

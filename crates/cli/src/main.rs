@@ -3,11 +3,13 @@
 
 mod convert;
 mod data;
+mod improve;
 mod info;
 mod masks;
 mod models;
 mod phantom;
 mod roi;
+mod segment;
 mod stats;
 
 use std::process::ExitCode;
@@ -39,6 +41,10 @@ enum Command {
     Masks(masks::MasksCommand),
     /// Generate a thigh phantom (image + exact muscle masks) for demos, training and tests.
     Phantom(phantom::PhantomArgs),
+    /// AutoSegment: segment slices with a model package (session file or NIfTI per ROI).
+    Segment(segment::SegmentArgs),
+    /// Incremental learning: improve a model package from corrected masks of an image.
+    Improve(improve::ImproveArgs),
     /// Model packages: list the store, show one, import the original's `.model` files.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -72,6 +78,8 @@ fn run() -> Result<ExitCode, Error> {
         Command::Roi(command) => roi::run(&command),
         Command::Masks(command) => masks::run(&command),
         Command::Phantom(args) => phantom::run(&args),
+        Command::Segment(args) => segment::run(&args),
+        Command::Improve(args) => improve::run(&args),
         Command::Models(command) => models::run(&command),
     }
 }

@@ -19,6 +19,7 @@ pub mod device;
 pub mod keras;
 pub mod legacy;
 pub mod package;
+pub mod train;
 pub mod unet;
 
 pub use apply::{

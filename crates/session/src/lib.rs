@@ -12,6 +12,8 @@
 //! - [`recovery`]: find the autosave of a dataset when it is opened again, clean up what a
 //!   killed save left behind;
 //! - [`restrict`]: per-slice restrict-area boxes and classifications;
+//! - [`segmentation`]: AutoSegment and Improve model (which model, orientation, crops,
+//!   the user's corrections as training data);
 //! - [`statistics`]: the statistics CSV;
 //! - [`tools`]: editing tools that read the pixels (Auto Threshold);
 //! - [`workspace`]: the open document of the app (dataset, ROIs with undo, metadata,
@@ -26,6 +28,7 @@ pub mod models;
 pub mod preferences;
 pub mod recovery;
 pub mod restrict;
+pub mod segmentation;
 pub mod sessions;
 pub mod statistics;
 pub mod tools;

@@ -299,6 +299,7 @@ pub enum OverlapDto {
 #[tauri::command]
 #[specta::specta]
 pub async fn save_masks(
+    app: AppHandle,
     state: State<'_, AppState>,
     format: MaskFormatDto,
     path: String,
@@ -336,6 +337,7 @@ pub async fn save_masks(
     })
     .inspect_err(|e| logs::error(&format!("save masks failed: {e}")))?;
     logs::info(&format!("masks saved ({format:?}): {}", path.display()));
+    super::ml::after_export(&app);
     Ok(warnings)
 }
 

@@ -7,6 +7,7 @@ pub mod contour;
 pub mod edit;
 pub mod files;
 pub mod jobs;
+pub mod ml;
 pub mod view;
 
 use std::sync::Mutex;

@@ -109,8 +109,6 @@ export const GROUP_OPTIONS: Readonly<Record<string, readonly OptionSpec[]>> = {
 
 /** Controls laid out as the original's, waiting for the feature that brings them. */
 export const PENDING: readonly { name: string; title: string; group: string; why: string; mode?: EditMode }[] = [
-  { name: "autosegment", title: "AutoSegment", group: "ROI", why: "comes with the deep-learning models" },
-  { name: "restrict", title: "Restrict area", group: "ROI", why: "comes with autosegmentation (restrict area)" },
   { name: "samRefine", title: "SAM Autorefine", group: "Mask", why: "comes with the SAM integration", mode: "mask" },
   { name: "interpolate", title: "Interpolate", group: "Mask interpolation", why: "comes with mask interpolation" },
   { name: "interpolateBlock", title: "Interpolate Block", group: "Mask interpolation", why: "comes with mask interpolation" },

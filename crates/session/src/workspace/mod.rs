@@ -23,6 +23,7 @@ use crate::{Dataset, Session, SessionError};
 mod contours;
 mod edits;
 mod meta;
+mod ml;
 mod reorient;
 
 pub use reorient::{PlaneOrientation, Reorientation};
@@ -90,6 +91,8 @@ pub struct Workspace {
     saved_changes: usize,
     /// An autosave found when the dataset was opened, offered to the user.
     recoverable: Option<Recovered>,
+    /// AutoSegment / Improve model state (slices already used for training).
+    ml: ml::MlState,
 }
 
 impl Workspace {
@@ -127,6 +130,7 @@ impl Workspace {
             changes: 0,
             saved_changes: 0,
             recoverable: recovery.found,
+            ml: ml::MlState::default(),
         };
         Ok((workspace, warnings))
     }
