@@ -8,6 +8,7 @@ mod masks;
 mod phantom;
 mod roi;
 mod stats;
+mod train;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,8 @@ enum Command {
     Phantom(phantom::PhantomArgs),
     /// Statistics of every ROI of a session (global or per slice) as CSV.
     Stats(stats::StatsArgs),
+    /// Train a new model package from a folder of `.npz` bundles (the original's ModelTrainer).
+    Train(train::TrainArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,7 @@ fn run() -> Result<ExitCode, Error> {
         Command::Roi(command) => roi::run(&command),
         Command::Masks(command) => masks::run(&command),
         Command::Phantom(args) => phantom::run(&args),
+        Command::Train(args) => train::run(&args),
     }
 }
 

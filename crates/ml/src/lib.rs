@@ -8,9 +8,11 @@
 //! - [`unet`]: the original's residual 2-D U-Net ("coscia_unet") as a candle module.
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
 //!   layer graph (widths are read, never assumed).
+//! - [`trainer`]: a new model from the original's `.npz` bundles (its ModelTrainer).
 
 pub mod keras;
 pub mod package;
+pub mod trainer;
 pub mod unet;
 
 pub use package::{Manifest, Package};
