@@ -12,6 +12,7 @@
 
 pub mod keras;
 pub mod package;
+pub mod train;
 pub mod trainer;
 pub mod unet;
 
