@@ -205,9 +205,9 @@ pub fn model_info(datasets: &[Dataset], max_px: usize) -> Result<ModelInfo, MlEr
     })
 }
 
-/// The crop of slice `z` of `d`, or `None` when the slice is not used: a slice is used when
-/// more than half the classes (labels + background, the original's `nlabels / 2`) have a mask
-/// of more than 5 pixels on it. Overlapping masks: the later label wins.
+/// The crop of slice `z` of `d`, or `None` when the slice is not used: a slice is used when at
+/// least half the classes (labels + background, the original's `nlabels / 2`) have a mask of
+/// more than 5 pixels on it. Overlapping masks: the lower class wins (as `improve` does).
 pub fn slice_crop(
     d: &Dataset,
     z: usize,
@@ -231,7 +231,7 @@ pub fn slice_crop(
         return Ok(None);
     }
     let mut class_map = vec![0u8; d.rows * d.cols];
-    for (i, m) in on_slice {
+    for &(i, m) in on_slice.iter().rev() {
         let cleaned = fill_small_holes(&despeckle(m, AREA_PX), AREA_PX);
         for (px, set) in class_map.iter_mut().zip(cleaned.to_bools()) {
             if set {
