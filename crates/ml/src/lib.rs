@@ -10,12 +10,17 @@
 //!   layer graph (widths are read, never assumed).
 //! - [`trainer`]: a new model from the original's `.npz` bundles (its ModelTrainer).
 
+pub mod apply;
 pub mod keras;
 pub mod package;
 pub mod train;
 pub mod trainer;
 pub mod unet;
 
+pub use apply::{
+    pad_or_cut, prepare_slice, zoom, PreparedSlice, SegmentOptions, Segmenter, Side, SliceImage,
+    SliceSegmentation,
+};
 pub use package::{Manifest, Package};
 pub use unet::{Config as UnetConfig, CosciaUnet};
 
