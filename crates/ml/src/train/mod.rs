@@ -10,6 +10,7 @@
 //! batches, as Keras reports it.
 
 pub mod adam;
+mod conv_op;
 pub mod loss;
 pub mod net;
 pub mod weights;

@@ -8,9 +8,9 @@
 //!
 //! Kernels are kept in the matmul layout (`(k·k·in, out)` for convs, `(in, k·k·out)` for the
 //! transposed convs: Keras's HWIO flattened), converted from/to the package's OIHW layout at
-//! the edges. The conv forward is a copy of `unet.rs`'s (private there, and rewritten for speed
-//! in parallel): the "same" 3×3 conv computes every padded position from shifted slices of one
-//! matrix, so each tap is a contiguous slice and its gradient a contiguous add.
+//! the edges. The conv forwards are copies of `unet.rs`'s (private there, and rewritten for
+//! speed in parallel); the "same" 3×3 conv is a custom op with its own backward pass
+//! (`conv_op.rs`) so training keeps few intermediates alive.
 
 use std::collections::HashMap;
 
@@ -117,36 +117,14 @@ impl Conv {
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (n, h, w, c) = x.dims4()?;
         let weight = self.weight.as_tensor();
         let cout = self.cout;
         match self.kind {
             ConvKind::Same3x3 => {
-                let (hp, wp) = (h + 2, w + 2);
-                let total = n * hp * wp;
-                let padded = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
-                let flat = padded
-                    .reshape((total, c))?
-                    .pad_with_zeros(0, 0, 2 * wp + 2)?;
-                let taps = [0, 1, 2]
-                    .map(|dx| flat.narrow(0, dx, total + 2 * wp))
-                    .into_iter()
-                    .collect::<candle_core::Result<Vec<_>>>()?;
-                let row_cols = Tensor::cat(&taps, 1)?;
-                let mut y = row_cols
-                    .narrow(0, 0, total)?
-                    .matmul(&weight.narrow(0, 0, 3 * c)?)?;
-                for dy in 1..3 {
-                    let part = row_cols.narrow(0, dy * wp, total)?;
-                    y = (y + part.matmul(&weight.narrow(0, dy * 3 * c, 3 * c)?)?)?;
-                }
-                let y = y.broadcast_add(self.bias.as_tensor())?;
-                y.reshape((n, hp, wp, cout))?
-                    .narrow(1, 0, h)?
-                    .narrow(2, 0, w)?
-                    .contiguous()
+                super::conv_op::same3x3(x, weight)?.broadcast_add(self.bias.as_tensor())
             }
             ConvKind::Patch(k) => {
+                let (n, h, w, c) = x.dims4()?;
                 let (ho, wo) = (h / k, w / k);
                 let x = if ho * k != h || wo * k != w {
                     x.narrow(1, 0, ho * k)?.narrow(2, 0, wo * k)?.contiguous()?
