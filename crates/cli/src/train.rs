@@ -73,7 +73,7 @@ impl Progress for LinePrinter {
         };
         let per_epoch = total / self.epochs.max(1);
         if what == "training" && per_epoch > 0 {
-            if done % per_epoch == 0 {
+            if done.is_multiple_of(per_epoch) {
                 eprintln!(
                     "[{:7.1} s] epoch {} done",
                     self.start.elapsed().as_secs_f64(),
@@ -82,7 +82,7 @@ impl Progress for LinePrinter {
             }
             return;
         }
-        let tenth = if total == 0 { 10 } else { done * 10 / total };
+        let tenth = (done * 10).checked_div(total).unwrap_or(10);
         if state.0 != what || tenth > state.1 || (done == total && state.1 < 11) {
             let last = done == total;
             *state = (what, if last { 11 } else { tenth });

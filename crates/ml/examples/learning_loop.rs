@@ -12,7 +12,7 @@
 //!
 //! Writes `learning_loop.csv`, `learning_loop.md` and `demo_dice.md` under `--out`.
 //! Run: `cargo run -p dafne-ml --example learning_loop -- --out DIR [--model DIR]
-//! [--heldout N] [--ks 5,10,20] [--skip-loop]`.
+//! [--heldout N] [--ks 5,10,20] [--skip-loop] [--a-slices N] [--sample-slices N]`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -127,6 +127,9 @@ struct Args {
     heldout: usize,
     ks: Vec<usize>,
     skip_loop: bool,
+    /// Slices of the held-out domain-A case and of the sample dataset (20 as the app's).
+    a_slices: usize,
+    sample_slices: usize,
 }
 
 fn args() -> Res<Args> {
@@ -139,6 +142,8 @@ fn args() -> Res<Args> {
         heldout: 10,
         ks: vec![5, 10, 20],
         skip_loop: false,
+        a_slices: 8,
+        sample_slices: 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -154,6 +159,8 @@ fn args() -> Res<Args> {
                     .collect::<Result<_, _>>()?
             }
             "--skip-loop" => a.skip_loop = true,
+            "--a-slices" => a.a_slices = value()?.parse()?,
+            "--sample-slices" => a.sample_slices = value()?.parse()?,
             _ => return Err(format!("unknown argument {flag}").into()),
         }
     }
@@ -168,11 +175,14 @@ fn main() -> Res<()> {
     eprintln!("model {} ({})", demo.manifest.name, a.model.display());
 
     // 1. The demo model on domain A.
-    let held_a = phantom_case(Domain::a(), 101, 8)?;
-    let sample = phantom_case(Domain::a(), 1, 20)?;
+    let held_a = phantom_case(Domain::a(), 101, a.a_slices)?;
+    let sample = phantom_case(Domain::a(), 1, a.sample_slices)?;
     let (per_a, mean_a) = dice(&demo, &held_a)?;
     let (per_s, mean_s) = dice(&demo, &sample)?;
-    let mut md = String::from("| ROI | held-out domain A (seed 101, 8 slices) | sample dataset (seed 1, 20 slices) |\n|---|---|---|\n");
+    let mut md = format!(
+        "| ROI | held-out domain A (seed 101, {} slices) | sample dataset (seed 1, {} slices) |\n|---|---|---|\n",
+        a.a_slices, a.sample_slices
+    );
     for (name, d) in &per_a {
         let s = per_s.get(name).map_or("-".into(), |v| format!("{v:.3}"));
         writeln!(md, "| {name} | {d:.3} | {s} |")?;
