@@ -130,6 +130,9 @@ struct Args {
     /// Slices of the held-out domain-A case and of the sample dataset (20 as the app's).
     a_slices: usize,
     sample_slices: usize,
+    /// Bundles to recalibrate the model's BatchNorm statistics on first (saved to OUT/model).
+    recalibrate: Option<PathBuf>,
+    passes: usize,
 }
 
 fn args() -> Res<Args> {
@@ -144,6 +147,8 @@ fn args() -> Res<Args> {
         skip_loop: false,
         a_slices: 8,
         sample_slices: 20,
+        recalibrate: None,
+        passes: 300,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -160,6 +165,8 @@ fn args() -> Res<Args> {
             }
             "--skip-loop" => a.skip_loop = true,
             "--a-slices" => a.a_slices = value()?.parse()?,
+            "--recalibrate" => a.recalibrate = Some(value()?.into()),
+            "--passes" => a.passes = value()?.parse()?,
             "--sample-slices" => a.sample_slices = value()?.parse()?,
             _ => return Err(format!("unknown argument {flag}").into()),
         }
@@ -170,7 +177,17 @@ fn args() -> Res<Args> {
 fn main() -> Res<()> {
     let a = args()?;
     std::fs::create_dir_all(&a.out)?;
-    let demo = Package::load(&a.model, &Device::Cpu)?;
+    let mut demo = Package::load(&a.model, &Device::Cpu)?;
+    if let Some(dir) = &a.recalibrate {
+        let bundles = dafne_ml::trainer::bundle_paths(dir)?;
+        demo = dafne_ml::trainer::recalibrate_package(&demo, &bundles, a.passes, 5, &NoProgress)?;
+        demo.save(&a.out.join("model"))?;
+        eprintln!(
+            "recalibrated on {} bundles, saved to {}",
+            bundles.len(),
+            a.out.join("model").display()
+        );
+    }
     let t = Instant::now();
     eprintln!("model {} ({})", demo.manifest.name, a.model.display());
 

@@ -58,7 +58,8 @@ pub struct TrainerOptions {
     pub max_epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Epochs the validation loss may rise before training stops.
+    /// Epochs the validation loss may rise before training stops; 0: never stop early (and keep
+    /// the last epoch's weights, not the best validation epoch's).
     pub patience: usize,
     /// Epochs before early stopping is considered.
     pub min_epochs: usize,
@@ -73,6 +74,11 @@ pub struct TrainerOptions {
     /// Written into the manifest.
     pub licence: String,
     pub description: String,
+    /// Forward passes in training mode over the training crops after fitting, which move the
+    /// BatchNorm moving statistics (Keras momentum 0.99) to the final weights' (0: none, as
+    /// the original, whose hundreds of epochs get there on their own; a short training needs
+    /// a few hundred or inference runs on statistics half of the initial ones).
+    pub bn_recalibration_passes: usize,
 }
 
 impl Default for TrainerOptions {
@@ -92,6 +98,7 @@ impl Default for TrainerOptions {
             max_input_px: MAX_INPUT_PX,
             licence: "unspecified".into(),
             description: String::new(),
+            bn_recalibration_passes: 0,
         }
     }
 }
@@ -197,6 +204,79 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// `passes` forward passes in training mode over batches of `crops` (cycling), no gradient:
+/// only the BatchNorm moving statistics change.
+pub fn recalibrate_batch_norm(
+    net: &mut TrainableUnet,
+    crops: &[TrainCrop],
+    passes: usize,
+    batch_size: usize,
+    progress: &dyn Progress,
+) -> Result<(), MlError> {
+    if crops.is_empty() || passes == 0 {
+        return Ok(());
+    }
+    let [rows, cols] = net.config().input_size;
+    let batch = batch_size.clamp(1, crops.len());
+    for pass in 0..passes {
+        if progress.cancelled() {
+            return Err(MlError::Cancelled);
+        }
+        progress.report(pass as u64, passes as u64, "recalibrating batch norm");
+        let mut values = Vec::with_capacity(batch * rows * cols);
+        for k in 0..batch {
+            values.extend_from_slice(&crops[(pass * batch + k) % crops.len()].image);
+        }
+        let x = candle_core::Tensor::from_vec(values, (batch, rows, cols, 1), &Device::Cpu)?;
+        drop(net.forward_train(&x)?);
+    }
+    progress.report(passes as u64, passes as u64, "recalibrating batch norm");
+    Ok(())
+}
+
+/// A trained package's BatchNorm statistics recalibrated on the bundles' crops (see
+/// [`recalibrate_batch_norm`]); the labels and preprocessing are the package's.
+pub fn recalibrate_package(
+    pkg: &Package,
+    bundles: &[PathBuf],
+    passes: usize,
+    batch_size: usize,
+    progress: &dyn Progress,
+) -> Result<Package, MlError> {
+    let labels: Vec<String> = pkg
+        .manifest
+        .labels
+        .iter()
+        .map(|l| l.long_name.clone())
+        .collect();
+    let mut crops = Vec::new();
+    for path in bundles {
+        let d = data::read_dataset(path)?;
+        for z in 0..d.slices.len() {
+            crops.extend(data::slice_crop(
+                &d,
+                z,
+                &labels,
+                &pkg.manifest.preprocessing,
+            )?);
+        }
+    }
+    let mut net = TrainableUnet::from_package(pkg, &Device::Cpu)?;
+    recalibrate_batch_norm(&mut net, &crops, passes, batch_size, progress)?;
+    let mut out = Package {
+        manifest: pkg.manifest.clone(),
+        weights: net.weights()?,
+    };
+    out.manifest.provenance.details.insert(
+        "bn_recalibration".into(),
+        format!(
+            "{passes} passes of {batch_size} crops from {} slices",
+            crops.len()
+        ),
+    );
+    Ok(out)
+}
+
 /// Trains a new model from `bundles` (`.npz` files). Progress phases: "reading bundles",
 /// "preparing slices", then the training engine's; cancel is checked between slices and
 /// batches (→ [`MlError::Cancelled`]).
@@ -274,7 +354,8 @@ pub fn train_from_bundles(
         epochs: opts.max_epochs,
         batch_size: opts.batch_size,
         amsgrad: true,
-        early_stopping: (!val.is_empty()).then_some(EarlyStopping {
+        // Patience 0: no early stopping, the last epoch's weights are kept.
+        early_stopping: (!val.is_empty() && opts.patience > 0).then_some(EarlyStopping {
             patience: opts.patience,
             min_epochs: opts.min_epochs,
         }),
@@ -282,6 +363,13 @@ pub fn train_from_bundles(
         il: il.clone(),
     };
     let epochs = fit(&mut net, &train, &val, &fit_opts, progress)?;
+    recalibrate_batch_norm(
+        &mut net,
+        &train,
+        opts.bn_recalibration_passes,
+        opts.batch_size,
+        progress,
+    )?;
     let weights = net.weights()?;
 
     let trained_on = uses
