@@ -10,7 +10,9 @@
 //! batches, as Keras reports it.
 
 pub mod adam;
+mod bn_op;
 mod conv_op;
+pub mod improve;
 pub mod loss;
 pub mod net;
 pub mod weights;
@@ -21,6 +23,7 @@ use candle_core::{DType, Tensor};
 use dafne_core::Progress;
 
 pub use adam::{Adam, L2_KERNEL};
+pub use improve::{improve, Correction, ImproveOptions, ImproveReport};
 pub use net::{Param, TrainableUnet};
 pub use weights::{class_frequencies, pixel_weights, pixel_weights_with, ClassFrequencies};
 

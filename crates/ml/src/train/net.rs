@@ -283,6 +283,22 @@ impl Bn {
             }
             Some(stats) => {
                 let m = n * h * w;
+                let bessel = if m > 1 {
+                    m as f64 / (m - 1) as f64
+                } else {
+                    1.0
+                };
+                if x.device().is_cpu() {
+                    let (y, mean, var) = super::bn_op::bn_train(x, gamma, beta, self.eps)?;
+                    let var: Vec<f64> = var.iter().map(|v| v * bessel).collect();
+                    let dt = x.dtype();
+                    stats.push(BatchStats {
+                        id: self.id,
+                        mean: Tensor::from_vec(mean, c, x.device())?.to_dtype(dt)?,
+                        var: Tensor::from_vec(var, c, x.device())?.to_dtype(dt)?,
+                    });
+                    return Ok(y);
+                }
                 let flat = x.reshape((m, c))?;
                 let mean = flat.mean_keepdim(0)?;
                 let centred = flat.broadcast_sub(&mean)?;
@@ -291,11 +307,6 @@ impl Bn {
                 let y = centred
                     .broadcast_mul(&inv.broadcast_mul(&gamma.reshape((1, c))?)?)?
                     .broadcast_add(&beta.reshape((1, c))?)?;
-                let bessel = if m > 1 {
-                    m as f64 / (m - 1) as f64
-                } else {
-                    1.0
-                };
                 stats.push(BatchStats {
                     id: self.id,
                     mean: mean.reshape(c)?.detach(),
