@@ -11,6 +11,7 @@ mod phantom;
 mod roi;
 mod segment;
 mod stats;
+mod train;
 
 use std::process::ExitCode;
 
@@ -50,6 +51,8 @@ enum Command {
     Models(models::ModelsCommand),
     /// Statistics of every ROI of a session (global or per slice) as CSV.
     Stats(stats::StatsArgs),
+    /// Train a new model package from a folder of `.npz` bundles (the original's ModelTrainer).
+    Train(train::TrainArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,7 @@ fn run() -> Result<ExitCode, Error> {
         Command::Segment(args) => segment::run(&args),
         Command::Improve(args) => improve::run(&args),
         Command::Models(command) => models::run(&command),
+        Command::Train(args) => train::run(&args),
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`keras`]: maps the original's Keras weight list onto that U-Net by walking the Keras
 //!   layer graph (widths are read, never assumed).
 //! - [`legacy`]: imports the original's `.model` files (decoded as data, never run) as packages.
+//! - [`trainer`]: a new model from the original's `.npz` bundles (its ModelTrainer).
 
 pub mod apply;
 pub mod device;
@@ -20,6 +21,7 @@ pub mod keras;
 pub mod legacy;
 pub mod package;
 pub mod train;
+pub mod trainer;
 pub mod unet;
 
 pub use apply::{

@@ -60,11 +60,14 @@ impl Adam {
             let Some(g) = grads.get(p.var.as_tensor()) else {
                 continue;
             };
-            let w = p.var.as_tensor();
+            // Detached: the moments must not keep every earlier step's graph alive (a
+            // tracked `w` made them chain step to step, memory growing without bound).
+            let w = &p.var.as_tensor().detach();
+            let g = g.detach();
             let g = if p.regularised && l2 != 0.0 {
                 (g + (w * (2.0 * l2))?)?
             } else {
-                g.clone()
+                g
             };
             let s = match slot {
                 Some(s) => s,
@@ -74,10 +77,10 @@ impl Adam {
                     v_hat: w.zeros_like()?,
                 }),
             };
-            s.m = (&s.m + ((&g - &s.m)? * (1.0 - self.beta_1))?)?;
-            s.v = (&s.v + ((g.sqr()? - &s.v)? * (1.0 - self.beta_2))?)?;
+            s.m = (&s.m + ((&g - &s.m)? * (1.0 - self.beta_1))?)?.detach();
+            s.v = (&s.v + ((g.sqr()? - &s.v)? * (1.0 - self.beta_2))?)?.detach();
             let v = if self.amsgrad {
-                s.v_hat = s.v_hat.maximum(&s.v)?;
+                s.v_hat = s.v_hat.maximum(&s.v)?.detach();
                 &s.v_hat
             } else {
                 &s.v
