@@ -11,6 +11,7 @@
 
 mod civil;
 mod geometry;
+mod labels;
 mod mask;
 mod named;
 mod permute;
@@ -21,6 +22,7 @@ mod voxels;
 
 pub use civil::UtcTime;
 pub use geometry::{flip_lps_ras, matmul, Affine, Geometry, GeometrySource};
+pub use labels::{LEG_LABELS, THIGH_LABELS};
 pub use mask::{BoundingBox, MaskError, SliceMask, MAX_PIXELS, WORD_BITS};
 pub use named::NamedMasks;
 pub use permute::{permute_axes, AxisMap};

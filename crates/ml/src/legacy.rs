@@ -30,31 +30,7 @@ use crate::package::{
 };
 use crate::{MlError, Package};
 
-/// The original's thigh labels (`dafne_dl/labels/thigh.py`): value, short name, long name.
-pub const THIGH_LABELS: [(&str, &str); 12] = [
-    ("VL", "Vastus Lateralis"),
-    ("VM", "Vastus Medialis"),
-    ("VI", "Vastus Intermedius"),
-    ("RF", "Rectus Femoris"),
-    ("SAR", "Sartorius"),
-    ("GRA", "Gracilis"),
-    ("AM", "Adductor Magnus"),
-    ("SM", "Semimembranosus"),
-    ("ST", "Semitendinosus"),
-    ("BFL", "Biceps Femoris Long"),
-    ("BFS", "Biceps Femoris Short"),
-    ("AL", "Adductor Longus"),
-];
-
-/// The original's leg labels (`dafne_dl/labels/leg.py`).
-pub const LEG_LABELS: [(&str, &str); 6] = [
-    ("SOL", "Soleus"),
-    ("GM", "Gastrocnemius Medialis"),
-    ("GL", "Gastrocnemius Lateralis"),
-    ("TA", "Tibialis Anterior"),
-    ("ELD", "Extensor Longus Digitorum"),
-    ("PE", "Peroneus"),
-];
+pub use dafne_core::{LEG_LABELS, THIGH_LABELS};
 
 fn input_err<T>(why: impl Into<String>) -> Result<T, MlError> {
     Err(MlError::Input { why: why.into() })

@@ -11,21 +11,7 @@
 use crate::field::{normal_pair, SmoothField, Stream};
 use crate::PhantomSpec;
 
-/// The original's thigh labels (`dafne_dl/labels/thigh.py`): (short, long), label k + 1.
-pub const THIGH_LABELS: [(&str, &str); 12] = [
-    ("VL", "Vastus Lateralis"),
-    ("VM", "Vastus Medialis"),
-    ("VI", "Vastus Intermedius"),
-    ("RF", "Rectus Femoris"),
-    ("SAR", "Sartorius"),
-    ("GRA", "Gracilis"),
-    ("AM", "Adductor Magnus"),
-    ("SM", "Semimembranosus"),
-    ("ST", "Semitendinosus"),
-    ("BFL", "Biceps Femoris Long"),
-    ("BFS", "Biceps Femoris Short"),
-    ("AL", "Adductor Longus"),
-];
+pub use dafne_core::THIGH_LABELS;
 
 /// What a pixel is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -118,30 +118,12 @@ impl Conv {
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let weight = self.weight.as_tensor();
-        let cout = self.cout;
         match self.kind {
             ConvKind::Same3x3 => {
                 super::conv_op::same3x3(x, weight)?.broadcast_add(self.bias.as_tensor())
             }
             ConvKind::Patch(k) => {
-                let (n, h, w, c) = x.dims4()?;
-                let (ho, wo) = (h / k, w / k);
-                let x = if ho * k != h || wo * k != w {
-                    x.narrow(1, 0, ho * k)?.narrow(2, 0, wo * k)?.contiguous()?
-                } else {
-                    x.clone()
-                };
-                let cols = if k == 1 {
-                    x.reshape((n * h * w, c))?
-                } else {
-                    x.reshape((n, ho, k, wo, k, c))?
-                        .permute((0, 1, 3, 2, 4, 5))?
-                        .contiguous()?
-                        .reshape((n * ho * wo, k * k * c))?
-                };
-                cols.matmul(weight)?
-                    .broadcast_add(self.bias.as_tensor())?
-                    .reshape((n, ho, wo, cout))
+                crate::unet::graph::patch_conv(x, weight, self.bias.as_tensor(), k)
             }
         }
     }

@@ -135,25 +135,7 @@ impl ConvBn {
                     .narrow(2, 0, w)?
                     .contiguous()
             }
-            ConvKind::Patch(k) => {
-                let (ho, wo) = (h / k, w / k);
-                let x = if ho * k != h || wo * k != w {
-                    x.narrow(1, 0, ho * k)?.narrow(2, 0, wo * k)?.contiguous()?
-                } else {
-                    x.clone()
-                };
-                let cols = if k == 1 {
-                    x.reshape((n * h * w, c))?
-                } else {
-                    x.reshape((n, ho, k, wo, k, c))?
-                        .permute((0, 1, 3, 2, 4, 5))?
-                        .contiguous()?
-                        .reshape((n * ho * wo, k * k * c))?
-                };
-                cols.matmul(&self.weight)?
-                    .broadcast_add(&self.bias)?
-                    .reshape((n, ho, wo, cout))
-            }
+            ConvKind::Patch(k) => patch_conv(x, &self.weight, &self.bias, k),
         }
     }
 }
@@ -358,4 +340,35 @@ impl Net {
         acts.push(("softmax".into(), probs));
         Ok(acts)
     }
+}
+
+/// A conv whose kernel equals its stride (`k` = 1 for the 1×1 convs) on NHWC, as one matmul:
+/// each output pixel's k×k input patch is one row (kernel row, kernel column, channel), so
+/// `weight` is the HWIO kernel flattened to (k·k·in, out). Rows and columns that do not fill
+/// a whole patch are dropped, as Keras's 'valid' padding does. Shared with the trainable net.
+pub(crate) fn patch_conv(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    k: usize,
+) -> candle_core::Result<Tensor> {
+    let (n, h, w, c) = x.dims4()?;
+    let cout = bias.dim(0)?;
+    let (ho, wo) = (h / k, w / k);
+    let x = if ho * k != h || wo * k != w {
+        x.narrow(1, 0, ho * k)?.narrow(2, 0, wo * k)?.contiguous()?
+    } else {
+        x.clone()
+    };
+    let cols = if k == 1 {
+        x.reshape((n * h * w, c))?
+    } else {
+        x.reshape((n, ho, k, wo, k, c))?
+            .permute((0, 1, 3, 2, 4, 5))?
+            .contiguous()?
+            .reshape((n * ho * wo, k * k * c))?
+    };
+    cols.matmul(weight)?
+        .broadcast_add(bias)?
+        .reshape((n, ho, wo, cout))
 }

@@ -19,7 +19,7 @@
 //! (hand-laid matmuls on slices, ~2× faster on the CPU; tested equal to `graph`).
 
 mod cpu;
-mod graph;
+pub(crate) mod graph;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
