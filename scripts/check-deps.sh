@@ -12,8 +12,11 @@ declare -A forbidden=(
   [dafne-session]='^(tauri|axum)$'
   [dafne-phantom]='^(tauri|axum|candle-.*|tokio|reqwest|dicom-.*)$'
   [dafne-cli]='^(tauri|axum)$'
-  [dafne-ml]='^(tauri|axum|dafne-(io|roi|session|cli))$'
-  [dafne-app]='^(axum|candle-.*)$'
+  # ml reads the original's files through io and uses roi's N4/Otsu; never the app-level crates.
+  [dafne-ml]='^(tauri|axum|dafne-(session|cli))$'
+  # The app runs models in-process through dafne-session (which pulls in candle via dafne-ml);
+  # it never builds networks itself: no direct candle dependency (checked below).
+  [dafne-app]='^(axum)$'
 )
 status=0
 for crate in "${!forbidden[@]}"; do
@@ -27,6 +30,11 @@ for crate in "${!forbidden[@]}"; do
     status=1
   fi
 done
+# The app reaches candle only through dafne-session: no direct dependency on it.
+if cargo tree -p dafne-app -e normal --depth 1 --prefix none --format '{p}' | awk '{print $1}' | grep -qE '^candle-'; then
+  echo "check-deps: dafne-app must not depend on candle directly (go through dafne-session)" >&2
+  status=1
+fi
 # The check must be able to fail: dafne-io is known to use dicom-object.
 if ! cargo tree -p dafne-io -e normal --prefix none --format '{p}' | grep -q '^dicom-object '; then
   echo "check-deps: self-test failed: cargo tree did not list dafne-io's dicom-object" >&2
