@@ -679,19 +679,7 @@ impl TrainableUnet {
     }
 
     fn check_input(&self, x: &Tensor) -> Result<(), MlError> {
-        let dims = x.dims();
-        let want = [
-            self.cfg.input_size[0],
-            self.cfg.input_size[1],
-            self.cfg.image_channels,
-        ];
-        if dims.len() != 4 || dims[1..] != want || dims[0] == 0 {
-            return Err(MlError::InputShape {
-                got: dims.to_vec(),
-                want: want.to_vec(),
-            });
-        }
-        Ok(())
+        self.cfg.check_input(x.dims())
     }
 
     /// Logits (N, H, W, classes) with BatchNorm on the moving statistics (inference).

@@ -139,6 +139,19 @@ impl Config {
         Ok(())
     }
 
+    /// Refuses a batch that is not (N ≥ 1, rows, columns, channels) of this network; the
+    /// inference and the trainable networks both check their input here.
+    pub fn check_input(&self, dims: &[usize]) -> Result<(), MlError> {
+        let want = [self.input_size[0], self.input_size[1], self.image_channels];
+        if dims.len() != 4 || dims[1..] != want || dims[0] == 0 {
+            return Err(MlError::InputShape {
+                got: dims.to_vec(),
+                want: want.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
     /// Size along `axis` (0 rows, 1 columns) at each encoder level and then the bottleneck:
     /// 250 → [250, 125, 62, 31, 15, 5]. Keras 'valid' convs round down.
     pub fn level_sizes(&self, axis: usize) -> Vec<usize> {
@@ -297,19 +310,7 @@ impl CosciaUnet {
     }
 
     fn check_input(&self, x: &Tensor) -> Result<(), MlError> {
-        let dims = x.dims();
-        let want = [
-            self.cfg.input_size[0],
-            self.cfg.input_size[1],
-            self.cfg.image_channels,
-        ];
-        if dims.len() != 4 || dims[1..] != want || dims[0] == 0 {
-            return Err(MlError::InputShape {
-                got: dims.to_vec(),
-                want: want.to_vec(),
-            });
-        }
-        Ok(())
+        self.cfg.check_input(x.dims())
     }
 
     fn run(&self, x: &Tensor, capture: bool) -> Result<Activations, MlError> {
