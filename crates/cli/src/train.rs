@@ -57,10 +57,6 @@ pub struct TrainArgs {
     licence: String,
     #[arg(long, default_value = "")]
     description: String,
-    /// Forward passes over training batches after fitting that settle the BatchNorm moving
-    /// statistics (0: none, as the original; a short training needs a few hundred).
-    #[arg(long, default_value_t = 0)]
-    bn_recalibration: usize,
 }
 
 /// Prints a line when a phase starts, every 10 % of it, and at its end; while training, at
@@ -127,7 +123,6 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode, Error> {
         max_input_px: args.max_input_px,
         licence: args.licence.clone(),
         description: args.description.clone(),
-        bn_recalibration_passes: args.bn_recalibration,
     };
     eprintln!("training on {} bundles", bundles.len());
     let printer = LinePrinter {

@@ -12,7 +12,8 @@
 //!
 //! Writes `learning_loop.csv`, `learning_loop.md` and `demo_dice.md` under `--out`.
 //! Run: `cargo run -p dafne-ml --example learning_loop -- --out DIR [--model DIR]
-//! [--heldout N] [--ks 5,10,20] [--skip-loop] [--a-slices N] [--sample-slices N]`.
+//! [--heldout N] [--ks 5,10,20] [--skip-loop] [--a-slices N] [--sample-slices N]
+//! [--recalibrate BUNDLES_DIR] [--bn frozen|batch]`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,7 +23,7 @@ use std::time::Instant;
 use candle_core::Device;
 use dafne_core::NoProgress;
 use dafne_ml::apply::{SegmentOptions, Segmenter, Side, SliceImage};
-use dafne_ml::train::{improve, Correction, ImproveOptions};
+use dafne_ml::train::{improve, BatchNormMode, Correction, ImproveOptions};
 use dafne_ml::Package;
 use dafne_phantom::{generate, Domain, PhantomSpec};
 
@@ -132,7 +133,8 @@ struct Args {
     sample_slices: usize,
     /// Bundles to recalibrate the model's BatchNorm statistics on first (saved to OUT/model).
     recalibrate: Option<PathBuf>,
-    passes: usize,
+    /// BatchNorm during incremental learning: "frozen" (default) or "batch".
+    batch_norm: BatchNormMode,
 }
 
 fn args() -> Res<Args> {
@@ -148,7 +150,7 @@ fn args() -> Res<Args> {
         a_slices: 8,
         sample_slices: 20,
         recalibrate: None,
-        passes: 300,
+        batch_norm: BatchNormMode::Frozen,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -166,7 +168,13 @@ fn args() -> Res<Args> {
             "--skip-loop" => a.skip_loop = true,
             "--a-slices" => a.a_slices = value()?.parse()?,
             "--recalibrate" => a.recalibrate = Some(value()?.into()),
-            "--passes" => a.passes = value()?.parse()?,
+            "--bn" => {
+                a.batch_norm = match value()?.as_str() {
+                    "frozen" => BatchNormMode::Frozen,
+                    "batch" => BatchNormMode::BatchStatistics,
+                    other => return Err(format!("--bn frozen|batch, not {other}").into()),
+                }
+            }
             "--sample-slices" => a.sample_slices = value()?.parse()?,
             _ => return Err(format!("unknown argument {flag}").into()),
         }
@@ -180,7 +188,7 @@ fn main() -> Res<()> {
     let mut demo = Package::load(&a.model, &Device::Cpu)?;
     if let Some(dir) = &a.recalibrate {
         let bundles = dafne_ml::trainer::bundle_paths(dir)?;
-        demo = dafne_ml::trainer::recalibrate_package(&demo, &bundles, a.passes, 5, &NoProgress)?;
+        demo = dafne_ml::trainer::recalibrate_package(&demo, &bundles, 5, &NoProgress)?;
         demo.save(&a.out.join("model"))?;
         eprintln!(
             "recalibrated on {} bundles, saved to {}",
@@ -229,6 +237,7 @@ fn main() -> Res<()> {
             min_slices: 2,
             max_dice_drop: 0.01,
             seed: 7,
+            batch_norm: a.batch_norm,
         };
         let started = Instant::now();
         let (report, updated) =

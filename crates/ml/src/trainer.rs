@@ -8,6 +8,9 @@
 //! split sides), datasets with at most half the labels dropped, the first 20 % of the datasets
 //! (10 % from 10 on) for validation, Adam (amsgrad) lr 0.009765 batch 5 with the weighted loss,
 //! early stopping on the validation loss (patience, minimum epochs) keeping the best weights;
+//! then, unlike the original, the BatchNorm moving statistics are set to the training crops'
+//! (one pass; Keras's exponential average lags the weights for hundreds of epochs, and the
+//! validation loss is measured with batch statistics for the same reason);
 //! bias correction as the trainer's template (N4 4 levels, always rescaled to 600) and the
 //! same incremental-learning recipe as the thigh model.
 //!
@@ -28,7 +31,10 @@ use dafne_core::Progress;
 use crate::package::{
     ArchitectureSpec, BiasCorrection, IncrementalLearning, Label, Preprocessing, Provenance,
 };
-use crate::train::{fit, EarlyStopping, EpochStats, FitOptions, TrainCrop, TrainableUnet};
+use crate::train::{
+    fit, recalibrate_batch_norm, BatchNormMode, EarlyStopping, EpochStats, FitOptions, TrainCrop,
+    TrainableUnet,
+};
 use crate::unet::Config;
 use crate::{Manifest, MlError, Package};
 
@@ -74,11 +80,6 @@ pub struct TrainerOptions {
     /// Written into the manifest.
     pub licence: String,
     pub description: String,
-    /// Forward passes in training mode over the training crops after fitting, which move the
-    /// BatchNorm moving statistics (Keras momentum 0.99) to the final weights' (0: none, as
-    /// the original, whose hundreds of epochs get there on their own; a short training needs
-    /// a few hundred or inference runs on statistics half of the initial ones).
-    pub bn_recalibration_passes: usize,
 }
 
 impl Default for TrainerOptions {
@@ -98,7 +99,6 @@ impl Default for TrainerOptions {
             max_input_px: MAX_INPUT_PX,
             licence: "unspecified".into(),
             description: String::new(),
-            bn_recalibration_passes: 0,
         }
     }
 }
@@ -204,42 +204,11 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `passes` forward passes in training mode over batches of `crops` (cycling), no gradient:
-/// only the BatchNorm moving statistics change.
-pub fn recalibrate_batch_norm(
-    net: &mut TrainableUnet,
-    crops: &[TrainCrop],
-    passes: usize,
-    batch_size: usize,
-    progress: &dyn Progress,
-) -> Result<(), MlError> {
-    if crops.is_empty() || passes == 0 {
-        return Ok(());
-    }
-    let [rows, cols] = net.config().input_size;
-    let batch = batch_size.clamp(1, crops.len());
-    for pass in 0..passes {
-        if progress.cancelled() {
-            return Err(MlError::Cancelled);
-        }
-        progress.report(pass as u64, passes as u64, "recalibrating batch norm");
-        let mut values = Vec::with_capacity(batch * rows * cols);
-        for k in 0..batch {
-            values.extend_from_slice(&crops[(pass * batch + k) % crops.len()].image);
-        }
-        let x = candle_core::Tensor::from_vec(values, (batch, rows, cols, 1), &Device::Cpu)?;
-        drop(net.forward_train(&x)?);
-    }
-    progress.report(passes as u64, passes as u64, "recalibrating batch norm");
-    Ok(())
-}
-
 /// A trained package's BatchNorm statistics recalibrated on the bundles' crops (see
 /// [`recalibrate_batch_norm`]); the labels and preprocessing are the package's.
 pub fn recalibrate_package(
     pkg: &Package,
     bundles: &[PathBuf],
-    passes: usize,
     batch_size: usize,
     progress: &dyn Progress,
 ) -> Result<Package, MlError> {
@@ -262,7 +231,7 @@ pub fn recalibrate_package(
         }
     }
     let mut net = TrainableUnet::from_package(pkg, &Device::Cpu)?;
-    recalibrate_batch_norm(&mut net, &crops, passes, batch_size, progress)?;
+    recalibrate_batch_norm(&mut net, &crops, batch_size, progress)?;
     let mut out = Package {
         manifest: pkg.manifest.clone(),
         weights: net.weights()?,
@@ -270,7 +239,7 @@ pub fn recalibrate_package(
     out.manifest.provenance.details.insert(
         "bn_recalibration".into(),
         format!(
-            "{passes} passes of {batch_size} crops from {} slices",
+            "batch statistics of {} crops in batches of {batch_size}",
             crops.len()
         ),
     );
@@ -361,15 +330,10 @@ pub fn train_from_bundles(
         }),
         seed: opts.seed,
         il: il.clone(),
+        batch_norm: BatchNormMode::BatchStatistics,
     };
     let epochs = fit(&mut net, &train, &val, &fit_opts, progress)?;
-    recalibrate_batch_norm(
-        &mut net,
-        &train,
-        opts.bn_recalibration_passes,
-        opts.batch_size,
-        progress,
-    )?;
+    recalibrate_batch_norm(&mut net, &train, opts.batch_size, progress)?;
     let weights = net.weights()?;
 
     let trained_on = uses

@@ -80,6 +80,7 @@ fn opts(epochs: usize) -> FitOptions {
         early_stopping: None,
         seed: 7,
         il: il(),
+        batch_norm: dafne_ml::train::BatchNormMode::BatchStatistics,
     }
 }
 
@@ -315,7 +316,7 @@ fn early_stopping_keeps_the_best_weights() {
     println!("validation losses: {losses:?}");
     let best = losses.iter().cloned().fold(f64::INFINITY, f64::min);
     let val_set = dafne_ml::train::PreparedSet::new(&net, &val, &o.il).unwrap();
-    let now = dafne_ml::train::evaluate(&net, &val_set, o.batch_size).unwrap();
+    let now = dafne_ml::train::evaluate(&net, &val_set, o.batch_size, o.batch_norm).unwrap();
     assert!(
         (now - best).abs() <= 1e-6 * best.abs(),
         "restored {now}, best {best}"

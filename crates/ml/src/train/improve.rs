@@ -10,6 +10,12 @@
 //! crops: no update; only the first `⌊n / batch⌋·batch` crops are used (the original's
 //! generator); Adam/AMSGrad, `epochs` epochs of `batch_size`, weight maps as `input_creation_mem`.
 //!
+//! Unlike the original, BatchNorm is frozen while the update trains (the model's moving
+//! statistics normalise, γ and β still learn): trained in Keras's training mode on batches of
+//! a few crops of one volume, the weights adapt to those batches' statistics while inference
+//! keeps the old moving ones, and the held-out Dice fell even with right corrections
+//! (0.634 → 0.583 on the test model; frozen: 0.732 → 0.821).
+//!
 //! Guard: part of the usable slices (at least one) is held out of training; the full apply
 //! pipeline segments them before and after, and the update is kept only when the mean Dice
 //! against the user's masks does not drop by more than `max_dice_drop`. An update trained on
@@ -26,7 +32,7 @@ use dafne_core::{Progress, SliceMask};
 use dafne_roi::morphology::{despeckle, fill_small_holes};
 
 use super::net::SplitMix;
-use super::{fit, FitOptions, TrainCrop, TrainableUnet};
+use super::{fit, BatchNormMode, FitOptions, TrainCrop, TrainableUnet};
 use crate::apply::{prepare_slice, SegmentOptions, Segmenter, Side, SliceImage};
 use crate::package::{Manifest, ParentVersion};
 use crate::{MlError, Package};
@@ -48,9 +54,12 @@ pub struct ImproveOptions {
     pub held_out_fraction: f64,
     /// Fewer usable slices than this (and never fewer than 2): no update.
     pub min_slices: usize,
-    /// Largest accepted drop of the held-out mean Dice (0.02 = two points).
+    /// Largest accepted drop of the held-out mean Dice (0.02 = two points; default 0: the
+    /// update must not make the held-out slices worse).
     pub max_dice_drop: f64,
     pub seed: u64,
+    /// BatchNorm while the update trains (frozen: the model's own statistics).
+    pub batch_norm: BatchNormMode,
 }
 
 impl Default for ImproveOptions {
@@ -59,8 +68,9 @@ impl Default for ImproveOptions {
             split_lr: true,
             held_out_fraction: 0.2,
             min_slices: 2,
-            max_dice_drop: 0.02,
+            max_dice_drop: 0.0,
             seed: 0,
+            batch_norm: BatchNormMode::Frozen,
         }
     }
 }
@@ -362,13 +372,11 @@ pub fn improve(
             why: "the package's network does not match its manifest".into(),
         });
     }
-    let history = fit(
-        &mut net,
-        &crops,
-        &[],
-        &FitOptions::incremental(&il, opts.seed),
-        progress,
-    )?;
+    let fit_opts = FitOptions {
+        batch_norm: opts.batch_norm,
+        ..FitOptions::incremental(&il, opts.seed)
+    };
+    let history = fit(&mut net, &crops, &[], &fit_opts, progress)?;
     report.losses = history.iter().map(|e| e.train_loss).collect();
 
     let mut updated = Package {

@@ -57,6 +57,19 @@ pub struct FitOptions {
     pub seed: u64,
     /// Weight-map parameters (boundary weight and band, class-frequency term).
     pub il: IncrementalLearning,
+    pub batch_norm: BatchNormMode,
+}
+
+/// How BatchNorm runs while a network trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchNormMode {
+    /// Keras's training mode: each batch is normalised with its own statistics and the
+    /// moving statistics follow them (momentum 0.99). Training from scratch.
+    BatchStatistics,
+    /// Normalised with the moving statistics, as at inference; γ and β still learn. What the
+    /// loss sees is then exactly what the user will get, which fine-tuning on a few slices
+    /// needs (a batch of 5 crops of one volume gives statistics far from the model's).
+    Frozen,
 }
 
 impl FitOptions {
@@ -71,6 +84,7 @@ impl FitOptions {
             early_stopping: None,
             seed,
             il: il.clone(),
+            batch_norm: BatchNormMode::Frozen,
         }
     }
 }
@@ -207,9 +221,26 @@ pub fn train_step(
     set: &PreparedSet,
     indices: &[usize],
 ) -> Result<f64, MlError> {
+    train_step_with(net, adam, set, indices, BatchNormMode::BatchStatistics)
+}
+
+/// [`train_step`] with BatchNorm in `mode`.
+pub fn train_step_with(
+    net: &mut TrainableUnet,
+    adam: &mut Adam,
+    set: &PreparedSet,
+    indices: &[usize],
+    mode: BatchNormMode,
+) -> Result<f64, MlError> {
     let params = net.params();
     let (x, t, w) = set.batch(net, indices)?;
-    let (logits, stats) = net.forward_train_pending(&x)?;
+    let (logits, stats) = match mode {
+        BatchNormMode::BatchStatistics => {
+            let (logits, stats) = net.forward_train_pending(&x)?;
+            (logits, Some(stats))
+        }
+        BatchNormMode::Frozen => (net.forward_eval(&x)?, None),
+    };
     let loss = loss::weighted_cross_entropy(&logits, &t, &w)?;
     let value = scalar(&loss)? + l2_penalty(&params)?;
     if !value.is_finite() {
@@ -220,12 +251,57 @@ pub fn train_step(
     let grads = loss.backward()?;
     drop(logits);
     adam.step(&params, &grads, L2_KERNEL)?;
-    net.apply_stats(stats)?;
+    if let Some(stats) = stats {
+        net.apply_stats(stats)?;
+    }
     Ok(value)
 }
 
-/// Mean batch loss (+ L2 penalty) in eval mode.
-pub fn evaluate(net: &TrainableUnet, set: &PreparedSet, batch_size: usize) -> Result<f64, MlError> {
+/// Sets the BatchNorm moving statistics to those of `crops`: one training-mode pass over
+/// every crop in batches of `batch_size` (no gradient), the moving statistics then being the
+/// mean of the batches' (see `TrainableUnet::set_stats_mean`). Done after training, so
+/// inference normalises as training did.
+pub fn recalibrate_batch_norm(
+    net: &mut TrainableUnet,
+    crops: &[TrainCrop],
+    batch_size: usize,
+    progress: &dyn Progress,
+) -> Result<(), MlError> {
+    if crops.is_empty() {
+        return Ok(());
+    }
+    let [rows, cols] = net.config().input_size;
+    let batch = batch_size.clamp(1, crops.len());
+    let total = crops.len().div_ceil(batch) as u64;
+    let mut passes = Vec::new();
+    for (i, chunk) in crops.chunks(batch).enumerate() {
+        if progress.cancelled() {
+            return Err(MlError::Cancelled);
+        }
+        progress.report(i as u64, total, "recalibrating batch norm");
+        let mut values = Vec::with_capacity(chunk.len() * rows * cols);
+        for c in chunk {
+            values.extend_from_slice(&c.image);
+        }
+        let x = Tensor::from_vec(values, (chunk.len(), rows, cols, 1), net.device())?;
+        let (logits, stats) = net.forward_train_pending(&x.detach())?;
+        drop(logits);
+        passes.push(stats);
+    }
+    progress.report(total, total, "recalibrating batch norm");
+    net.set_stats_mean(passes)
+}
+
+/// Mean batch loss (+ L2 penalty) with BatchNorm as `mode` normalises: the moving
+/// statistics (`Frozen`, inference) or each batch's own (`BatchStatistics`: while a network
+/// trains from scratch its moving statistics lag far behind its weights, and a validation
+/// loss on them says more about that lag than about the model).
+pub fn evaluate(
+    net: &TrainableUnet,
+    set: &PreparedSet,
+    batch_size: usize,
+    mode: BatchNormMode,
+) -> Result<f64, MlError> {
     if set.is_empty() {
         return Err(MlError::Input {
             why: "no crops to evaluate".into(),
@@ -236,8 +312,11 @@ pub fn evaluate(net: &TrainableUnet, set: &PreparedSet, batch_size: usize) -> Re
     let mut batches = 0usize;
     for chunk in indices.chunks(batch_size.max(1)) {
         let (x, t, w) = set.batch(net, chunk)?;
-        let logits = net.forward_eval(&x)?;
-        sum += scalar(&loss::weighted_cross_entropy(&logits, &t, &w)?)?;
+        let logits = match mode {
+            BatchNormMode::Frozen => net.forward_eval(&x)?,
+            BatchNormMode::BatchStatistics => net.logits_batch_stats(&x)?,
+        };
+        sum += scalar(&loss::weighted_cross_entropy(&logits, &t, &w)?.detach())?;
         batches += 1;
     }
     Ok(sum / batches as f64 + l2_penalty(&net.params())?)
@@ -317,7 +396,7 @@ pub fn fit(
             if progress.cancelled() {
                 return Err(MlError::Cancelled);
             }
-            sum += train_step(net, &mut adam, &train_set, chunk)?;
+            sum += train_step_with(net, &mut adam, &train_set, chunk, opts.batch_norm)?;
             done += 1;
             progress.report(done, total, "training");
         }
@@ -325,7 +404,7 @@ pub fn fit(
         let val_loss = if val_set.is_empty() {
             None
         } else {
-            Some(evaluate(net, &val_set, opts.batch_size)?)
+            Some(evaluate(net, &val_set, opts.batch_size, opts.batch_norm)?)
         };
         history.push(EpochStats {
             epoch,

@@ -732,6 +732,32 @@ impl TrainableUnet {
         Ok(())
     }
 
+    /// Sets every BatchNorm's moving statistics to the plain mean of the batch statistics of
+    /// `passes` (training-mode passes over a set of crops): the statistics the network saw
+    /// in training, where Keras's exponential average (momentum 0.99) still remembers its
+    /// initial 0/1 after a few hundred steps.
+    pub(crate) fn set_stats_mean(&mut self, passes: Vec<PendingStats>) -> Result<(), MlError> {
+        let n = passes.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut sums: HashMap<usize, (Tensor, Tensor)> = HashMap::new();
+        for s in passes.into_iter().flat_map(|p| p.0) {
+            let sum = match sums.remove(&s.id) {
+                Some((m, v)) => ((m + s.mean)?, (v + s.var)?),
+                None => (s.mean, s.var),
+            };
+            sums.insert(s.id, sum);
+        }
+        for bn in self.bns_mut() {
+            if let Some((m, v)) = sums.remove(&bn.id) {
+                bn.moving_mean = (m / n as f64)?;
+                bn.moving_var = (v / n as f64)?;
+            }
+        }
+        Ok(())
+    }
+
     fn run(
         &self,
         x: &Tensor,
