@@ -83,7 +83,7 @@ fn kind_of(e: &SessionError) -> ErrorKind {
         },
         SessionError::Stats(_) => ErrorKind::InvalidInput,
         SessionError::Write { .. } => ErrorKind::Io,
-        SessionError::Ml(_) => ErrorKind::Model,
+        SessionError::Ml { .. } => ErrorKind::Model,
     }
 }
 
@@ -119,5 +119,36 @@ mod tests {
             "a and b".into(),
         )));
         assert_eq!(e.kind, ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_damaged_model_is_a_model_error_and_bad_data_is_bad_input() {
+        let damaged = dafne_session::segmentation::ml_error(
+            "cannot load model \"Thigh\"",
+            dafne_ml_error_hash(),
+        );
+        let e = CommandError::from(damaged);
+        assert_eq!(e.kind, ErrorKind::Model);
+        assert!(
+            e.message
+                .starts_with("cannot load model \"Thigh\": weights file"),
+            "{}",
+            e.message
+        );
+        let blank = dafne_session::segmentation::ml_error(
+            "segmenting slice 3",
+            dafne_session::segmentation::MlError::Input {
+                why: "slice has no value above zero (blank slice)".into(),
+            },
+        );
+        assert_eq!(CommandError::from(blank).kind, ErrorKind::InvalidInput);
+    }
+
+    fn dafne_ml_error_hash() -> dafne_session::segmentation::MlError {
+        dafne_session::segmentation::MlError::WeightsHash {
+            expected: "ab".into(),
+            found: "cd".into(),
+            path: "weights.safetensors".into(),
+        }
     }
 }

@@ -88,7 +88,27 @@ fn run() -> Result<ExitCode, Error> {
     }
 }
 
+/// `dafne models list | head` closes stdout early: Rust ignores SIGPIPE, so the next
+/// `println!` panics. That is the reader's choice, not a failure: end quietly, as Unix tools
+/// do.
+fn end_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     match run() {
         Ok(code) => code,
         Err(e) => {

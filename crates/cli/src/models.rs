@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use dafne_ml::Manifest;
 use dafne_session::models::{import_dafne_file, ModelEntry, ModelStore};
-use dafne_session::SessionError;
 
 use crate::Error;
 
@@ -165,7 +164,9 @@ fn print_manifest(m: &Manifest, location: &str) -> Result<(), Error> {
     }
     println!("  id              {}", m.id);
     println!("  location        {location}");
-    let arch = m.architecture.parse().map_err(SessionError::from)?;
+    let arch = m.architecture.parse().map_err(|e| {
+        dafne_session::segmentation::ml_error("cannot read the model architecture", e)
+    })?;
     let dafne_ml::package::Architecture::CosciaUnet(cfg) = arch;
     println!(
         "  network         {} widths {:?} bottleneck {} classes {} input {}x{} ({} parameters)",
@@ -238,7 +239,9 @@ fn import(args: &ImportArgs) -> Result<ExitCode, Error> {
                 out.display()
             )));
         }
-        package.save(out).map_err(SessionError::from)?;
+        package
+            .save(out)
+            .map_err(|e| dafne_session::segmentation::ml_error("cannot write model package", e))?;
         println!("wrote {}", out.display());
     }
     if args.install {

@@ -43,6 +43,34 @@ pub struct SegmentArgs {
     /// One ROI per label, both sides together.
     #[arg(long, overrides_with = "split_lr")]
     no_split_lr: bool,
+    /// Restrict area: segment only inside the box `ROW,COL,HEIGHT,WIDTH` (pixels of the stored
+    /// slice) on every slice of the range, as the app's "Restrict area".
+    #[arg(long, value_name = "ROW,COL,HEIGHT,WIDTH")]
+    restrict: Option<String>,
+}
+
+/// `ROW,COL,HEIGHT,WIDTH` as a box inside a `rows × cols` slice.
+pub fn parse_box(text: &str, rows: usize, cols: usize) -> Result<[usize; 4], Error> {
+    let bad = |why: &str| {
+        Error::InvalidInput(format!(
+            "--restrict must be ROW,COL,HEIGHT,WIDTH inside the {rows} × {cols} slice: {why} (got {text:?})"
+        ))
+    };
+    let parts: Vec<usize> = text
+        .split(',')
+        .map(|p| p.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("four whole numbers"))?;
+    let [row, col, height, width] = parts[..] else {
+        return Err(bad("four whole numbers"));
+    };
+    if height == 0 || width == 0 {
+        return Err(bad("the box is empty"));
+    }
+    if row + height > rows || col + width > cols {
+        return Err(bad("the box leaves the slice"));
+    }
+    Ok([row, col, height, width])
 }
 
 /// `a:b` (Python slice, both ends optional) as an inclusive range of `0..slices`.
@@ -93,12 +121,21 @@ pub fn run(args: &SegmentArgs) -> Result<ExitCode, Error> {
         Some(c) => c.clone(),
         None => model.name.clone(),
     };
+    let (rows, cols, _) = ws.dataset().mask_dims();
+    let restrict = args
+        .restrict
+        .as_deref()
+        .map(|t| parse_box(t, rows, cols))
+        .transpose()?;
     for slice in first..=last {
         ws.set_classification(Some(slice), Some(&class))?;
+        if restrict.is_some() {
+            ws.set_restrict_box(slice, restrict)?;
+        }
     }
     let options = AutosegmentOptions {
         split_lr: !args.no_split_lr,
-        restrict: false,
+        restrict: restrict.is_some(),
     };
     let mut models = PackageModels::single(&model.dir);
     let started = std::time::Instant::now();
@@ -141,6 +178,24 @@ mod tests {
         assert_eq!(parse_slices(Some("7:"), 10).unwrap(), (7, 9));
         for bad in ["5:5", "3:11", "x:2", "4"] {
             assert!(parse_slices(Some(bad), 10).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn restrict_boxes_must_lie_inside_the_slice() {
+        assert_eq!(
+            parse_box("10, 20,30,40", 100, 80).unwrap(),
+            [10, 20, 30, 40]
+        );
+        for bad in [
+            "1,2,3",
+            "1,2,3,4,5",
+            "0,0,0,5",
+            "90,0,20,5",
+            "0,50,5,31",
+            "a,b,c,d",
+        ] {
+            assert!(parse_box(bad, 100, 80).is_err(), "{bad}");
         }
     }
 }

@@ -170,6 +170,63 @@ fn segment_writes_nifti_per_roi_as_masks_export_does_and_session_files() {
 }
 
 #[test]
+fn segment_restricted_to_a_box_writes_nothing_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (phantom, pkg) = setup(dir.path());
+    let out = dir.path().join("boxed");
+    // Rows 10..150, columns 0..80 of the 160 × 160 slices: the image-left leg only.
+    ok(dafne(
+        &[
+            "segment",
+            &phantom,
+            "--model",
+            &pkg,
+            "--slices",
+            "1:2",
+            "--restrict",
+            "10,0,140,80",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &store,
+    ));
+    let mut inside = 0usize;
+    for f in files(&out) {
+        let v = dafne_io::load(&out.join(&f), None).unwrap().volume;
+        let [cols, rows, _, _] = v.dims();
+        for (i, value) in v.to_f32().iter().enumerate() {
+            if *value == 0.0 {
+                continue;
+            }
+            let (row, col) = ((i / cols) % rows, i % cols);
+            assert!(
+                (10..150).contains(&row) && col < 80,
+                "{f}: voxel at row {row}, column {col}"
+            );
+            inside += 1;
+        }
+    }
+    assert!(inside > 0, "the box was segmented");
+    let bad = dafne(
+        &[
+            "segment",
+            &phantom,
+            "--model",
+            &pkg,
+            "--restrict",
+            "0,100,10,80",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &store,
+    );
+    assert!(!bad.status.success());
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(e.contains("--restrict must be ROW,COL,HEIGHT,WIDTH"), "{e}");
+}
+
+#[test]
 fn segment_refuses_bad_slices_and_unknown_models() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");

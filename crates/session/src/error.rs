@@ -32,7 +32,10 @@ pub enum SessionError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// A model package could not be read, written or run.
-    #[error(transparent)]
-    Ml(#[from] dafne_ml::MlError),
+    /// A model package could not be read, written or run (what was being done, then why).
+    #[error("{context}: {source}")]
+    Ml {
+        context: String,
+        source: dafne_ml::MlError,
+    },
 }

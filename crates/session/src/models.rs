@@ -151,7 +151,8 @@ impl ModelStore {
     pub fn resolve(&self, name_or_path: &str) -> Result<ModelEntry, SessionError> {
         let path = Path::new(name_or_path);
         if path.join(MANIFEST_FILE).is_file() {
-            let manifest = Package::read_manifest(path)?;
+            let manifest = Package::read_manifest(path)
+                .map_err(|e| crate::segmentation::ml_error("cannot read model package", e))?;
             let bundled = self
                 .bundled_dir
                 .as_ref()
@@ -200,7 +201,7 @@ impl ModelStore {
         ));
         let written = package
             .save(&tmp)
-            .map_err(SessionError::from)
+            .map_err(|e| crate::segmentation::ml_error("cannot install model package", e))
             .and_then(|()| {
                 std::fs::rename(&tmp, &target).map_err(|source| SessionError::Write {
                     path: target.clone(),
@@ -219,9 +220,14 @@ impl ModelStore {
 /// Reads an original Dafne `.model` file into a package (decoded as data, never run; see
 /// [`dafne_ml::legacy`]).
 pub fn import_dafne_file(path: &Path) -> Result<Package, SessionError> {
-    let bytes = std::fs::read(path).map_err(|source| dafne_ml::MlError::Io {
-        path: path.to_path_buf(),
-        source,
+    let bytes = std::fs::read(path).map_err(|source| {
+        crate::segmentation::ml_error(
+            "cannot import the Dafne model file",
+            dafne_ml::MlError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        )
     })?;
     let name = path
         .file_name()

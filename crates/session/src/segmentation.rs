@@ -17,14 +17,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dafne_ml::MlError;
 pub use dafne_ml::{Manifest, Package};
 
 /// `dafne_ml`'s incremental learning (the name `improve` is this module's child).
 pub(crate) use contract::improve as ml_improve;
 pub use contract::{
-    Correction, ImproveOptions, ImproveReport, SegmentOptions, Segmenter, Side, SliceImage,
-    SliceSegmentation,
+    Correction, ImproveOptions, ImproveReport, MlError, SegmentOptions, Segmenter, Side,
+    SliceImage, SliceSegmentation,
 };
 pub use orientation::InPlane;
 
@@ -38,7 +37,12 @@ pub const NO_CLASSIFICATION: &str = "None";
 pub fn ml_error(context: &str, e: MlError) -> SessionError {
     match e {
         MlError::Cancelled => SessionError::Cancelled,
-        e => SessionError::InvalidInput(format!("{context}: {e}")),
+        // The user's data or request (a blank slice, too few corrections) is at fault.
+        e @ MlError::Input { .. } => SessionError::InvalidInput(format!("{context}: {e}")),
+        source => SessionError::Ml {
+            context: context.to_string(),
+            source,
+        },
     }
 }
 

@@ -42,10 +42,6 @@ impl ShellState {
     pub fn autosave_interval(&self) -> Duration {
         Duration::from_secs(u64::from(self.preferences().autosave_interval))
     }
-
-    pub fn models_dir(&self) -> PathBuf {
-        self.data_dir.join("models")
-    }
 }
 
 /// Preferences as the page sees them: the typed keys; unknown keys stay in Rust.
@@ -252,7 +248,8 @@ pub enum AppFolder {
 pub async fn open_folder(shell: State<'_, ShellState>, folder: AppFolder) -> CmdResult<String> {
     let dir = match folder {
         AppFolder::Logs => shell.log_dir.clone(),
-        AppFolder::Models => shell.models_dir(),
+        // Where installed and improved models live (the model store's user folder).
+        AppFolder::Models => dafne_session::models::default_user_dir()?,
     };
     let io = |e: std::io::Error| {
         CommandError::new(

@@ -1,5 +1,6 @@
-//! The ML types AutoSegment and Improve model are built on, from `dafne_ml` (the names of
-//! `/work/wt/prompts/ml-contract.md`).
+//! The ML types AutoSegment and Improve model are built on, from `dafne_ml`: the shells reach
+//! the network only through here (the app has no direct dependency on candle or dafne-ml).
 
 pub use dafne_ml::apply::{SegmentOptions, Segmenter, Side, SliceImage, SliceSegmentation};
 pub use dafne_ml::train::{improve, Correction, ImproveOptions, ImproveReport};
+pub use dafne_ml::MlError;
