@@ -71,6 +71,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             // files
             app::PreferencesChanged,
             app::CloseRequested,
+            // ml
+            ml::ModelImproved,
         ])
 }
 

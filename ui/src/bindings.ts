@@ -126,6 +126,7 @@ export const commands = {
 export const events = {
 	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 	datasetOpened: makeEvent<DatasetOpened, DatasetOpened>("dataset-opened"),
+	modelImproved: makeEvent<ModelImproved_Serialize, ModelImproved_Deserialize>("model-improved"),
 	preferencesChanged: makeEvent<PreferencesChanged, PreferencesChanged>("preferences-changed"),
 	roiModified: makeEvent<RoiModified, RoiModified>("roi-modified"),
 };
@@ -292,6 +293,28 @@ export type ModelDto = {
 	variants: string[],
 	labels: number,
 	description: string,
+};
+
+/**
+ *  Sent when the incremental learning that follows a mask export has trained a model (kept or
+ *  refused by the guard): the Toolbox says what happened, as Tools → Improve model does.
+ */
+export type ModelImproved = ModelImproved_Serialize | ModelImproved_Deserialize;
+
+/**
+ *  Sent when the incremental learning that follows a mask export has trained a model (kept or
+ *  refused by the guard): the Toolbox says what happened, as Tools → Improve model does.
+ */
+export type ModelImproved_Deserialize = {
+	outcomes: ImproveOutcomeDto_Deserialize[],
+};
+
+/**
+ *  Sent when the incremental learning that follows a mask export has trained a model (kept or
+ *  refused by the guard): the Toolbox says what happened, as Tools → Improve model does.
+ */
+export type ModelImproved_Serialize = {
+	outcomes: ImproveOutcomeDto_Serialize[],
 };
 
 export type ModelListDto = {

@@ -3,7 +3,7 @@
 // (all generated from the tool registry), undo/redo. It owns the shared UI state and
 // broadcasts it; the Image Window tells it which slice is shown.
 import { api, errorMessage, events, type Preferences, type RoiInfo } from "./api";
-import { autosegmentControls } from "./autosegment";
+import { autosegmentControls, outcomesText } from "./autosegment";
 import { applyPreferences, roiColour } from "./colours";
 import { loadData, loadDataMenu } from "./data";
 import { confirmDialog, promptText } from "./dialogs";
@@ -44,8 +44,10 @@ function setState(next: Partial<SharedState>): void {
   void publishState(state);
 }
 
-function showMessage(text: string): void {
-  $("message").textContent = text;
+function showMessage(text: string, kind: "error" | "info" = "error"): void {
+  const line = $("message");
+  line.textContent = text;
+  line.classList.toggle("info", kind === "info");
 }
 
 async function guarded(f: () => Promise<unknown>): Promise<void> {
@@ -307,6 +309,8 @@ function main(): void {
   document.addEventListener("keydown", onKey);
 
   void events.roiModified.listen(() => guarded(() => Promise.all([refreshRois(), refreshClassification()])));
+  // Incremental learning after a mask export runs in the background: say how it ended.
+  void events.modelImproved.listen((e) => showMessage(`Incremental learning: ${outcomesText(e.payload.outcomes)}`, "info"));
   void events.datasetOpened.listen(() => {
     setDatasetOpen(true);
     state.activeRoi = null;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
+use tauri_specta::Event;
 
 use super::jobs::{JobProgress, Jobs};
 use super::{notify, with_ws, AppState};
@@ -289,9 +290,17 @@ fn outcome_dto(o: &ImproveOutcome, version: Option<f64>) -> ImproveOutcomeDto {
     }
 }
 
+/// Sent when the incremental learning that follows a mask export has trained a model (kept or
+/// refused by the guard): the Toolbox says what happened, as Tools → Improve model does.
+#[derive(Clone, Debug, Serialize, Deserialize, Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelImproved {
+    pub outcomes: Vec<ImproveOutcomeDto>,
+}
+
 /// After a mask export: Improve model in the background when DO_INCREMENTAL_LEARNING is on
-/// (as the original, no question asked). The export has already returned; the outcome goes to
-/// the log.
+/// (as the original, no question asked). The export has already returned; a trained model is
+/// announced with [`ModelImproved`], and "too few slices" (the usual case) only logged.
 pub fn after_export(app: &AppHandle) {
     let Some(shell) = app.try_state::<ShellState>() else {
         return;
@@ -307,10 +316,15 @@ pub fn after_export(app: &AppHandle) {
             return;
         };
         match train(&state, &shell, JobControl::silent()).await {
-            Ok(outcomes) => logs::info(&format!(
-                "incremental learning after export: {} model(s) trained",
-                outcomes.len()
-            )),
+            Ok(outcomes) => {
+                logs::info(&format!(
+                    "incremental learning after export: {} model(s) trained",
+                    outcomes.len()
+                ));
+                if !outcomes.is_empty() {
+                    let _ = ModelImproved { outcomes }.emit(&app);
+                }
+            }
             // Too few slices is the usual case after an export: not an error.
             Err(e) => logs::info(&format!("incremental learning after export: {}", e.message)),
         }
