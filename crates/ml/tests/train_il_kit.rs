@@ -21,7 +21,7 @@ use dafne_ml::package::{
     Provenance,
 };
 use dafne_ml::train::improve::{correction_labels, training_crops, Correction};
-use dafne_ml::train::{fit, FitOptions, TrainableUnet};
+use dafne_ml::train::{fit, BatchNormMode, FitOptions, TrainableUnet};
 use dafne_ml::UnetConfig;
 
 pub fn thigh_manifest(cfg: &UnetConfig) -> Manifest {
@@ -184,14 +184,12 @@ fn our_il_step_moves_the_weights_like_the_originals() {
     crops.truncate(5);
     let il = manifest.incremental_learning.clone().unwrap();
     let mut net = TrainableUnet::from_weights(&cfg, &before, &Device::Cpu).unwrap();
-    let history = fit(
-        &mut net,
-        &crops,
-        &[],
-        &FitOptions::incremental(&il, 1),
-        &NoProgress,
-    )
-    .unwrap();
+    // The original's recipe exactly: BatchNorm in Keras's training mode (ours freezes it).
+    let opts = FitOptions {
+        batch_norm: BatchNormMode::BatchStatistics,
+        ..FitOptions::incremental(&il, 1)
+    };
+    let history = fit(&mut net, &crops, &[], &opts, &NoProgress).unwrap();
     println!(
         "our losses: {:?}",
         history.iter().map(|e| e.train_loss).collect::<Vec<_>>()

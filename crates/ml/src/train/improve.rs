@@ -22,7 +22,8 @@
 //! wrong corrections then does not silently replace a good model.
 //!
 //! Not reproduced: the original also area-opens/closes the *grey-level* image (4 px) before
-//! resampling; here the image goes through exactly the apply preprocessing.
+//! resampling and always rescales the bias-corrected image; here the image goes through
+//! exactly the apply preprocessing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -236,9 +237,10 @@ fn held_out_dice(
 }
 
 /// The training crops of `slices` (image, class map on its grid): two per slice (the legs),
-/// prepared as the apply pipeline prepares them except that the bias-corrected image is
-/// always rescaled to `normalise_max` (the original's training calls its bias correction with
-/// `normalize=-1`; apply rescales only below `rescale_below`). A slice the pipeline cannot
+/// prepared exactly as the apply pipeline prepares them, so the network learns on what it
+/// will be given. (The original's training rescales every bias-corrected image to
+/// `normalise_max`, its apply only those whose maximum is below `rescale_below`: a scale
+/// mismatch between what the update learns and what it segments.) A slice the pipeline cannot
 /// split is skipped (the original stops with an error). Returns the crops and the number of
 /// slices used.
 pub fn training_crops(
@@ -247,10 +249,7 @@ pub fn training_crops(
     split_lr: bool,
     progress: &dyn Progress,
 ) -> Result<(Vec<TrainCrop>, usize), MlError> {
-    let mut pre = manifest.preprocessing.clone();
-    if let Some(bc) = &mut pre.bias_correction {
-        bc.rescale_below = f64::INFINITY;
-    }
+    let pre = &manifest.preprocessing;
     let mut crops = Vec::new();
     let mut used = 0;
     let total = slices.len() as u64;
@@ -259,7 +258,7 @@ pub fn training_crops(
             return Err(MlError::Cancelled);
         }
         progress.report(i as u64, total, "preparing training slices");
-        let Ok(prepared) = prepare_slice(&pre, image, split_lr, Side::Both) else {
+        let Ok(prepared) = prepare_slice(pre, image, split_lr, Side::Both) else {
             continue;
         };
         let labels = prepared.crop_labels(classes)?;
