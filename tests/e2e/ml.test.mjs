@@ -146,10 +146,23 @@ try {
     });
 
     await step("06-restrict-area", async () => {
-      await inToolbox();
       // The slice on screen (the Image Window opens on the middle one), the dialog's default.
       const shown = 4;
-      await call("set_restrict_box", { slice: shown, area: [60, 20, 120, 100] });
+      // The box drawn as a user does: the Restrict box tool, a drag on the image (no ROI needed).
+      await inToolbox();
+      await wd.exec("document.getElementById('tool-restrict').click();");
+      await t.inImage();
+      await wd.exec(`const c = document.getElementById('view'); const r = c.getBoundingClientRect();
+        const at = (type, fx, fy, buttons) => c.dispatchEvent(new PointerEvent(type, { pointerId: 1, button: 0, buttons,
+          clientX: r.left + r.width * fx, clientY: r.top + r.height * fy, bubbles: true, cancelable: true }));
+        at('pointerdown', 0.2, 0.25, 1); for (let i = 1; i <= 5; i++) at('pointermove', 0.2 + i * 0.05, 0.25 + i * 0.08, 1);
+        at('pointerup', 0.45, 0.65, 0);`);
+      const meta = await wd.waitFor("the dragged box", invokeMeta(shown), (m) => m && m.restrictBox);
+      const [top, left, height, width] = meta.restrictBox;
+      assert.ok(height > 40 && width > 20 && top + height <= info.rows && left + width <= info.cols, JSON.stringify(meta.restrictBox));
+      console.log(`  dragged box: rows ${top}..${top + height}, columns ${left}..${left + width}`);
+      await inToolbox();
+      await wd.exec("document.getElementById('tool-paint').click();");
       await wd.exec("const c = document.getElementById('restrict-area'); c.checked = true; c.dispatchEvent(new Event('change'));");
       await wd.exec("document.getElementById('autosegment').click();");
       await wd.waitFor("the AutoSegment dialog", "return !!document.getElementById('autoseg-start')", (v) => v);
@@ -160,7 +173,7 @@ try {
       );
       await clickDialog(t, "ok");
       await wd.waitFor("the AutoSegment job", "return JSON.parse(document.body.dataset.lastJob || '{}').outcome", (o) => o === "done", 300000);
-      // Every voxel lies in the box (rows 60..180, columns 20..120).
+      // Every voxel lies in the box.
       const outside = await wd.execAsync(`
         const rois = await window.__TAURI_INTERNALS__.invoke('roi_list');
         const info = await window.__TAURI_INTERNALS__.invoke('dataset_info');
@@ -170,7 +183,7 @@ try {
           m.forEach((v, i) => {
             if (!v) return;
             const row = Math.floor(i / info.cols), col = i % info.cols;
-            if (row >= 60 && row < 180 && col >= 20 && col < 120) inside++; else outside++;
+            if (row >= ${top} && row < ${top + height} && col >= ${left} && col < ${left + width}) inside++; else outside++;
           });
         }
         return { outside, inside };`);

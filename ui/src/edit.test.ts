@@ -119,8 +119,8 @@ describe("shortcuts", () => {
 
 describe("tool registry", () => {
   it("has the original's tools and defaults", () => {
-    expect(toolsOf("mask").map((t) => t.name)).toEqual(["paint", "erase"]);
-    expect(toolsOf("contour").map((t) => t.name)).toEqual(["addMove", "remove", "translate", "rotate"]);
+    expect(toolsOf("mask").map((t) => t.name)).toEqual(["paint", "erase", "restrict"]);
+    expect(toolsOf("contour").map((t) => t.name)).toEqual(["addMove", "remove", "translate", "rotate", "restrict"]);
     expect(heldTool("contour", "Control")?.name).toBe("remove");
     expect(heldTool("mask", "Shift")?.name).toBe("paint");
     expect(DEFAULT_PARAMS).toMatchObject({ sizePx: 5, thresholdPct: 50, radiusPx: 5, opacityPct: 40, applyToAll: true });

@@ -435,7 +435,8 @@ canvas.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
   const tool = currentTool();
   if (!tool) return;
-  if (shared.activeRoi === null) {
+  const roi = shared.activeRoi;
+  if (roi === null && tool.needsRoi !== false) {
     statusLine.textContent = "add a ROI in the Toolbox before editing";
     return;
   }
@@ -446,9 +447,10 @@ canvas.addEventListener("pointerdown", (e) => {
       slice: d.slice,
       cols: d.info.cols,
       rows: d.info.rows,
-      roi: shared.activeRoi,
+      // -1: a tool that edits no ROI (needsRoi false) never reads it.
+      roi: roi ?? -1,
       params: shared.params,
-      subRois: d.contours.get(shared.activeRoi) ?? [],
+      subRois: roi === null ? [] : (d.contours.get(roi) ?? []),
       subRoi: shared.subRoi,
       // 2 voxels as the original, or 6 CSS px when zoomed out.
       pickRadiusVoxels: Math.max(2, 6 / fit.voxelWCanvas),

@@ -5,6 +5,7 @@ import { api } from "../api";
 import { DEFAULT_OPACITY_PCT } from "../colours";
 import { brushTool } from "./brush";
 import { CONTOUR_TOOLS } from "./contour";
+import { RESTRICT_TOOL } from "./restrict";
 import type { Action, EditMode, OptionSpec, Tool, ToolParams } from "./types";
 
 export type { Action, EditMode, Gesture, GestureContext, OptionSpec, SubRoi, Tool, ToolParams } from "./types";
@@ -28,6 +29,7 @@ export const TOOLS: readonly Tool[] = [
   brushTool("paint", "Paint", "Shift", false),
   brushTool("erase", "Erase", "Control", true),
   ...CONTOUR_TOOLS,
+  RESTRICT_TOOL,
 ];
 
 export function toolByName(name: string): Tool | undefined {
@@ -36,7 +38,7 @@ export function toolByName(name: string): Tool | undefined {
 
 /** The tools of an edit mode. */
 export function toolsOf(mode: EditMode): Tool[] {
-  return TOOLS.filter((t) => t.mode === mode);
+  return TOOLS.filter((t) => t.mode === mode || t.mode === "both");
 }
 
 /** The tool a held modifier selects in `mode` (Shift: paint / add; Ctrl: erase / remove). */

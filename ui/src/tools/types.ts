@@ -63,9 +63,11 @@ export interface Gesture {
 export interface Tool {
   readonly name: string;
   readonly title: string;
-  readonly mode: EditMode;
+  readonly mode: EditMode | "both";
   /** Modifier that makes this the tool while held (the manual's Shift = paint/add, Ctrl = erase/remove). */
   readonly heldKey?: "Shift" | "Control";
+  /** False for tools that edit no ROI (the restrict box); default true. */
+  readonly needsRoi?: boolean;
   readonly options: readonly OptionSpec[];
   /** Null: the press does nothing (e.g. Remove away from every knot). */
   begin(ctx: GestureContext, xIjk: number, yIjk: number): Gesture | null;
