@@ -225,19 +225,17 @@ fn main() -> Res<()> {
     let max_k = a.ks.iter().copied().max().unwrap_or(0).max(10);
     let pool = phantom_case(Domain::b(), 202, max_k)?;
     let (_, base) = dice(&demo, &held_b)?;
-    let mut csv = String::from("corrections,kind,accepted,heldout_dice_before,heldout_dice_after,guard_dice_before,guard_dice_after,slices_trained,slices_guard,seconds,reason\n");
+    let mut csv = String::from("corrections,kind,accepted,heldout_dice_before,heldout_dice_after,guard_dice_before,guard_dice_after,reference_dice_before,reference_dice_after,slices_trained,slices_guard,seconds,reason\n");
     let mut table = format!(
-        "Demo model on {} held-out domain-B slices (seed 201): mean Dice {base:.3}.\n\n| corrected slices | corrections | accepted | held-out Dice before | after | guard Dice before | after | trained / guard slices | seconds |\n|---|---|---|---|---|---|---|---|---|\n",
+        "Demo model on {} held-out domain-B slices (seed 201): mean Dice {base:.3}.\n\n| corrected slices | corrections | accepted | held-out Dice before | after | guard Dice before | after | reference set before | after | trained / guard slices | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
         a.heldout
     );
     let mut run = |k: usize, wrong: bool| -> Res<()> {
         let opts = ImproveOptions {
             split_lr: demo.manifest.preprocessing.split_laterality,
-            held_out_fraction: 0.2,
-            min_slices: 2,
-            max_dice_drop: 0.01,
             seed: 7,
             batch_norm: a.batch_norm,
+            ..ImproveOptions::default()
         };
         let started = Instant::now();
         let (report, updated) =
@@ -256,9 +254,14 @@ fn main() -> Res<()> {
             "k={k} {kind}: accepted {} ({}) held-out {base:.3} -> {after:.3}",
             report.accepted, report.reason
         );
+        let (rb, ra) = report
+            .reference_dice
+            .map_or(("-".to_string(), "-".to_string()), |(b, a)| {
+                (format!("{b:.3}"), format!("{a:.3}"))
+            });
         writeln!(
             csv,
-            "{k},{kind},{},{base:.4},{after:.4},{:.4},{:.4},{},{},{seconds:.1},\"{}\"",
+            "{k},{kind},{},{base:.4},{after:.4},{:.4},{:.4},{rb},{ra},{},{},{seconds:.1},\"{}\"",
             report.accepted,
             report.dice_before,
             report.dice_after,
@@ -268,7 +271,7 @@ fn main() -> Res<()> {
         )?;
         writeln!(
             table,
-            "| {k} | {kind} | {} | {base:.3} | {after:.3} | {:.3} | {:.3} | {} / {} | {seconds:.0} |",
+            "| {k} | {kind} | {} | {base:.3} | {after:.3} | {:.3} | {:.3} | {rb} | {ra} | {} / {} | {seconds:.0} |",
             if report.accepted { "yes" } else { "no" },
             report.dice_before,
             report.dice_after,

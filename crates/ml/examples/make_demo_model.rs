@@ -6,7 +6,8 @@
 //! it works at 2.074 mm (216 px canvas, 128 px crops) and is narrow (base width 8), so that it
 //! trains on 2 CPU cores and stays ~2 MB. Training: the original's weighted loss, Adam
 //! (amsgrad), BatchNorm in training mode, early stopping on the validation phantom, then the
-//! BatchNorm statistics set to the training crops'. `dafne train` makes single-crop models
+//! BatchNorm statistics set to the training crops'; 8 validation crops are shipped as the
+//! package's reference set (checked by incremental learning). `dafne train` makes single-crop models
 //! only (as the original's trainer), hence this example.
 //!
 //! Run: `cargo run -p dafne-ml --example make_demo_model -- --out DIR
@@ -24,6 +25,7 @@ use dafne_ml::package::{
     Provenance,
 };
 use dafne_ml::train::improve::{correction_labels, training_crops, Correction};
+use dafne_ml::train::reference::set_reference_set;
 use dafne_ml::train::{
     fit, recalibrate_batch_norm, BatchNormMode, EarlyStopping, FitOptions, TrainCrop, TrainableUnet,
 };
@@ -264,10 +266,23 @@ fn main() -> Res<()> {
             ),
         ]),
     };
-    let mut pkg = Package {
-        manifest,
-        weights: net.weights()?,
-    };
+    // The reference set incremental learning checks updates on (see dafne_ml::train::
+    // reference): both crops of 4 validation slices spread over the volume.
+    let step = (val.len() / 2 / 4).max(1);
+    let reference: Vec<TrainCrop> = (0..4)
+        .flat_map(|k| val.iter().skip(2 * k * step).take(2).cloned())
+        .collect();
+    let mut weights = net.weights()?;
+    set_reference_set(&mut weights, &reference, cfg.input_size)?;
+    manifest.provenance.details.insert(
+        "reference_set".into(),
+        format!(
+            "{} crops of validation seed {} (reference.images/labels)",
+            reference.len(),
+            a.val_seed
+        ),
+    );
+    let mut pkg = Package { manifest, weights };
     pkg.save(&a.out)?;
     dafne_ml::trainer::write_loss_files(&a.out, &history)?;
     eprintln!(

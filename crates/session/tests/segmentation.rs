@@ -428,6 +428,7 @@ fn training_slices_are_the_new_segmented_ones_grouped_by_classification() {
             training_images: 0,
             dice_before: 0.0,
             dice_after: 0.0,
+            reference_dice: None,
             losses: vec![],
             seconds: 0.0,
         },

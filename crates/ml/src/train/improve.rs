@@ -18,8 +18,11 @@
 //!
 //! Guard: part of the usable slices (at least one) is held out of training; the full apply
 //! pipeline segments them before and after, and the update is kept only when the mean Dice
-//! against the user's masks does not drop by more than `max_dice_drop`. An update trained on
-//! wrong corrections then does not silently replace a good model.
+//! against the user's masks does not drop by more than `max_dice_drop`; and when the package
+//! ships a reference set (`reference`), its mean Dice must not drop by more than
+//! `max_reference_drop` either, which catches corrections that are consistently wrong (the
+//! held-out slices are wrong the same way). An update trained on wrong corrections then does
+//! not silently replace a good model.
 //!
 //! Not reproduced: the original also area-opens/closes the *grey-level* image (4 px) before
 //! resampling and always rescales the bias-corrected image; here the image goes through
@@ -61,6 +64,10 @@ pub struct ImproveOptions {
     pub seed: u64,
     /// BatchNorm while the update trains (frozen: the model's own statistics).
     pub batch_norm: BatchNormMode,
+    /// Largest accepted drop of the mean Dice on the package's reference set (see
+    /// [`super::reference`]); updates from right corrections of another kind of scan may cost
+    /// the reference domain a little.
+    pub max_reference_drop: f64,
 }
 
 impl Default for ImproveOptions {
@@ -72,6 +79,7 @@ impl Default for ImproveOptions {
             max_dice_drop: 0.0,
             seed: 0,
             batch_norm: BatchNormMode::Frozen,
+            max_reference_drop: 0.05,
         }
     }
 }
@@ -86,6 +94,8 @@ pub struct ImproveReport {
     pub training_images: usize,
     pub dice_before: f64,
     pub dice_after: f64,
+    /// Mean Dice on the package's reference set before and after (none: it has no set).
+    pub reference_dice: Option<(f64, f64)>,
     /// Training loss of each epoch.
     pub losses: Vec<f64>,
     pub seconds: f64,
@@ -170,7 +180,7 @@ pub fn correction_labels(manifest: &Manifest, c: &Correction) -> Result<Option<V
 
 /// Mean Dice over the labels present in the truth or the prediction, pixel counts summed over
 /// all slices. `None` when no label is present anywhere.
-fn mean_dice(pairs: &[(Vec<u8>, Vec<u8>)], classes: usize) -> Option<f64> {
+pub(crate) fn mean_dice(pairs: &[(Vec<u8>, Vec<u8>)], classes: usize) -> Option<f64> {
     let mut inter = vec![0u64; classes];
     let mut total = vec![0u64; classes];
     for (truth, pred) in pairs {
@@ -310,6 +320,7 @@ pub fn improve(
         training_images: 0,
         dice_before: 0.0,
         dice_after: 0.0,
+        reference_dice: None,
         losses: Vec::new(),
         seconds: 0.0,
     };
@@ -378,9 +389,11 @@ pub fn improve(
     let history = fit(&mut net, &crops, &[], &fit_opts, progress)?;
     report.losses = history.iter().map(|e| e.train_loss).collect();
 
+    let mut weights = net.weights()?;
+    super::reference::carry_reference_set(&pkg.weights, &mut weights);
     let mut updated = Package {
         manifest: manifest.clone(),
-        weights: net.weights()?,
+        weights,
     };
     let m = &mut updated.manifest;
     m.version = now_unix().max(manifest.version + 1);
@@ -395,16 +408,24 @@ pub fn improve(
     if progress.cancelled() {
         return Err(MlError::Cancelled);
     }
-    progress.report(0, 2, "checking held-out slices");
+    let reference = super::reference::reference_set(pkg)?;
+    let checks = if reference.is_empty() { 2 } else { 4 };
+    progress.report(0, checks, "checking held-out slices");
     report.dice_before = held_out_dice(pkg, &held, opts, cfg.classes)?;
-    progress.report(1, 2, "checking held-out slices");
+    progress.report(1, checks, "checking held-out slices");
     report.dice_after = held_out_dice(&updated, &held, opts, cfg.classes)?;
-    progress.report(2, 2, "checking held-out slices");
+    progress.report(2, checks, "checking held-out slices");
+    if !reference.is_empty() {
+        let before = super::reference::crops_dice(pkg, &reference)?;
+        progress.report(3, checks, "checking the reference set");
+        let after = super::reference::crops_dice(&updated, &reference)?;
+        progress.report(4, checks, "checking the reference set");
+        report.reference_dice = Some((before, after));
+    }
 
     let drop = report.dice_before - report.dice_after;
-    report.accepted = drop <= opts.max_dice_drop;
     report.seconds = start.elapsed().as_secs_f64();
-    if !report.accepted {
+    if drop > opts.max_dice_drop {
         report.reason = format!(
             "update refused: mean Dice on {} held-out slices fell from {:.3} to {:.3} (more than \
              the {:.3} allowed)",
@@ -415,6 +436,18 @@ pub fn improve(
         );
         return Ok((report, None));
     }
+    if let Some((before, after)) = report.reference_dice {
+        if before - after > opts.max_reference_drop {
+            report.reason = format!(
+                "update refused: the held-out slices went from {:.3} to {:.3}, but the model's \
+                 reference set fell from {before:.3} to {after:.3} (more than the {:.3} allowed): \
+                 are the ROIs named right?",
+                report.dice_before, report.dice_after, opts.max_reference_drop
+            );
+            return Ok((report, None));
+        }
+    }
+    report.accepted = true;
     report.reason = format!(
         "update kept: mean Dice on {} held-out slices {:.3} → {:.3}",
         held.len(),
@@ -445,6 +478,10 @@ pub fn improve(
         format!("{:.4}", report.dice_before),
     );
     d.insert("il_dice_after".into(), format!("{:.4}", report.dice_after));
+    if let Some((before, after)) = report.reference_dice {
+        d.insert("il_reference_dice_before".into(), format!("{before:.4}"));
+        d.insert("il_reference_dice_after".into(), format!("{after:.4}"));
+    }
     d.insert("il_epochs".into(), report.losses.len().to_string());
     Ok((report, Some(updated)))
 }

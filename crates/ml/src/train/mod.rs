@@ -15,6 +15,7 @@ mod conv_op;
 pub mod improve;
 pub mod loss;
 pub mod net;
+pub mod reference;
 pub mod weights;
 
 use std::time::Instant;
