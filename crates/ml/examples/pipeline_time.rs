@@ -75,7 +75,9 @@ fn main() -> Res<()> {
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
     };
-    let data = args.first().ok_or("usage: pipeline_time DATA_DIR [--slice N] [--repeat N]")?;
+    let data = args
+        .first()
+        .ok_or("usage: pipeline_time DATA_DIR [--slice N] [--repeat N]")?;
     let slice: usize = value("--slice").map_or(Ok(40), |v| v.parse())?;
     let repeat: usize = value("--repeat").map_or(Ok(3), |v| v.parse())?;
 

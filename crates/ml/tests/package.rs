@@ -247,3 +247,38 @@ fn full_width_thigh_builds_and_runs() {
     let v: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
     assert!(v.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p)));
 }
+
+#[test]
+fn a_reference_set_travels_in_the_weights_and_is_checked_by_the_hash() {
+    use dafne_ml::train::reference::{crops_dice, reference_set, set_reference_set};
+    use dafne_ml::train::TrainCrop;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small();
+    let (_, mut weights, _) = random_net(&cfg);
+    let [h, w] = cfg.input_size;
+    let crops: Vec<TrainCrop> = (0..3)
+        .map(|k| TrainCrop {
+            image: (0..h * w).map(|i| ((i * 7 + k) % 600) as f32).collect(),
+            labels: (0..h * w).map(|i| ((i / w + k) % 3) as u8).collect(),
+        })
+        .collect();
+    set_reference_set(&mut weights, &crops, cfg.input_size).unwrap();
+    let mut pkg = Package {
+        manifest: manifest(&cfg),
+        weights,
+    };
+    pkg.save(dir.path()).unwrap();
+    let loaded = Package::load(dir.path(), &Device::Cpu).unwrap();
+    assert_eq!(reference_set(&loaded).unwrap(), crops);
+    // The network still builds (the extra tensors are not weights) and can be scored on it.
+    let dice = crops_dice(&loaded, &crops).unwrap();
+    assert!((0.0..=1.0).contains(&dice), "{dice}");
+    // A package without one has an empty set; a set of the wrong size is refused.
+    let (_, plain, _) = random_net(&cfg);
+    let plain = Package {
+        manifest: manifest(&cfg),
+        weights: plain,
+    };
+    assert!(reference_set(&plain).unwrap().is_empty());
+    assert!(set_reference_set(&mut plain.weights.clone(), &crops, [h + 1, w]).is_err());
+}

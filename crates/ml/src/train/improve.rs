@@ -449,10 +449,15 @@ pub fn improve(
     }
     report.accepted = true;
     report.reason = format!(
-        "update kept: mean Dice on {} held-out slices {:.3} → {:.3}",
+        "update kept: mean Dice on {} held-out slices {:.3} → {:.3}{}",
         held.len(),
         report.dice_before,
-        report.dice_after
+        report.dice_after,
+        report
+            .reference_dice
+            .map_or(String::new(), |(b, a)| format!(
+                ", on the model's reference set {b:.3} → {a:.3}"
+            ))
     );
     let m = &mut updated.manifest;
     m.provenance.trained_on = format!(

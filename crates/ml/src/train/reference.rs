@@ -66,7 +66,10 @@ pub fn set_reference_set(
         return Err(bad(format!("a crop is not {h} × {w}")));
     }
     let images: Vec<f32> = crops.iter().flat_map(|c| c.image.iter().copied()).collect();
-    let labels: Vec<u8> = crops.iter().flat_map(|c| c.labels.iter().copied()).collect();
+    let labels: Vec<u8> = crops
+        .iter()
+        .flat_map(|c| c.labels.iter().copied())
+        .collect();
     let n = crops.len();
     weights.insert(
         IMAGES.into(),
