@@ -20,10 +20,7 @@ use std::time::Instant;
 use candle_core::Device;
 use dafne_core::{Progress, THIGH_LABELS};
 use dafne_ml::apply::SliceImage;
-use dafne_ml::package::{
-    ArchitectureSpec, BiasCorrection, IncrementalLearning, Label, Manifest, Preprocessing,
-    Provenance,
-};
+use dafne_ml::package::{BiasCorrection, Manifest, Preprocessing, Provenance};
 use dafne_ml::train::improve::{correction_labels, training_crops, Correction};
 use dafne_ml::train::reference::set_reference_set;
 use dafne_ml::train::{
@@ -73,57 +70,29 @@ fn args() -> Res<Args> {
     Ok(a)
 }
 
+/// The original's Thigh model's settings at half its resolution (a 216 px canvas, 4 N4
+/// levels: the trainer template's).
 fn manifest(cfg: &UnetConfig) -> Manifest {
+    let thigh = Manifest::original_thigh(cfg);
     Manifest {
-        format_version: dafne_ml::package::FORMAT_VERSION,
         id: "dafne-thigh-phantom-demo".into(),
-        version: 1,
         name: "Thigh (phantom demo)".into(),
         description: "PHANTOM demo model: trained on synthetic thigh phantoms (dafne phantom, \
                       domain A), not on MRI of people. For trying the app, never for real data."
             .into(),
-        architecture: ArchitectureSpec::coscia_unet(cfg),
-        input_channels: vec!["image".into()],
-        labels: THIGH_LABELS
-            .iter()
-            .enumerate()
-            .map(|(i, (short, long))| Label {
-                value: i as u32 + 1,
-                name: (*short).into(),
-                long_name: (*long).into(),
-            })
-            .collect(),
         preprocessing: Preprocessing {
             resolution_mm: 2.074074,
             canvas_px: 216,
-            crop_px: cfg.input_size,
-            normalise_max: 600.0,
-            // The original's thigh settings except 4 levels (the trainer template's): the
-            // canvas is half the original's.
-            bias_correction: Some(BiasCorrection {
-                levels: 4,
-                iterations: 50,
-                otsu_bins: 200,
-                rescale_below: 350.0,
-            }),
-            split_laterality: true,
-            orientation: "axial".into(),
+            bias_correction: thigh
+                .preprocessing
+                .bias_correction
+                .clone()
+                .map(|b| BiasCorrection { levels: 4, ..b }),
+            ..thigh.preprocessing.clone()
         },
-        variants: vec![String::new()],
         categories: vec![vec!["MSK".into(), "Muscle".into(), "Thigh".into()]],
-        dimensionality: 2,
-        incremental_learning: Some(IncrementalLearning {
-            learning_rate: 1e-3,
-            epochs: 5,
-            batch_size: 5,
-            min_training_images: 5,
-            boundary_weight: 10.0,
-            boundary_band_px2: 49.0,
-            class_frequency_weights: true,
-        }),
-        weights_sha256: String::new(),
         licence: "GPL-3.0-or-later".into(),
-        provenance: Provenance::default(),
+        ..thigh
     }
 }
 

@@ -12,56 +12,10 @@ use std::time::Instant;
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use dafne_ml::apply::{SegmentOptions, Segmenter, Side, SliceImage};
-use dafne_ml::package::{
-    ArchitectureSpec, BiasCorrection, IncrementalLearning, Label, Manifest, Preprocessing,
-    Provenance,
-};
+use dafne_ml::package::Manifest;
 use dafne_ml::{CosciaUnet, Package, UnetConfig};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-/// The original's Thigh apply settings (reference §3.4).
-fn thigh_manifest(cfg: &UnetConfig) -> Manifest {
-    Manifest {
-        format_version: dafne_ml::package::FORMAT_VERSION,
-        id: "bench-thigh".into(),
-        version: 1,
-        name: "Thigh".into(),
-        description: String::new(),
-        architecture: ArchitectureSpec::coscia_unet(cfg),
-        input_channels: vec!["image".into()],
-        labels: dafne_core::THIGH_LABELS
-            .iter()
-            .enumerate()
-            .map(|(i, (short, long))| Label {
-                value: i as u32 + 1,
-                name: (*short).into(),
-                long_name: (*long).into(),
-            })
-            .collect(),
-        preprocessing: Preprocessing {
-            resolution_mm: 1.037037,
-            canvas_px: 432,
-            crop_px: [250, 250],
-            normalise_max: 600.0,
-            bias_correction: Some(BiasCorrection {
-                levels: 8,
-                iterations: 50,
-                otsu_bins: 200,
-                rescale_below: 350.0,
-            }),
-            split_laterality: true,
-            orientation: "axial".into(),
-        },
-        variants: vec![String::new()],
-        categories: Vec::new(),
-        dimensionality: 2,
-        incremental_learning: None::<IncrementalLearning>,
-        weights_sha256: String::new(),
-        licence: "none".into(),
-        provenance: Provenance::default(),
-    }
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -114,7 +68,7 @@ fn main() -> Res<()> {
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
     let pkg = Package {
-        manifest: thigh_manifest(&cfg),
+        manifest: Manifest::original_thigh(&cfg),
         weights,
     };
     let seg = Segmenter::new(&pkg, &Device::Cpu)?;

@@ -55,6 +55,62 @@ pub struct Manifest {
     pub provenance: Provenance,
 }
 
+impl Manifest {
+    /// The original's Thigh model as data (reference §3.4): its 12 labels, 1.037037 mm, a 432
+    /// canvas split into two mirrored 250 × 250 crops, N4 8 × 50 on an Otsu mask of 200 bins
+    /// (rescaled to 600 below 350), its incremental-learning recipe (band 49 px²); `cfg` is
+    /// the network. Id, name, version and provenance are placeholders for the caller to set.
+    pub fn original_thigh(cfg: &unet::Config) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            id: "thigh".into(),
+            version: 1,
+            name: "Thigh".into(),
+            description: String::new(),
+            architecture: ArchitectureSpec::coscia_unet(cfg),
+            input_channels: vec!["image".into()],
+            labels: dafne_core::THIGH_LABELS
+                .iter()
+                .enumerate()
+                .map(|(i, (short, long))| Label {
+                    value: i as u32 + 1,
+                    name: (*short).into(),
+                    long_name: (*long).into(),
+                })
+                .collect(),
+            preprocessing: Preprocessing {
+                resolution_mm: 1.037037,
+                canvas_px: 432,
+                crop_px: cfg.input_size,
+                normalise_max: 600.0,
+                bias_correction: Some(BiasCorrection {
+                    levels: 8,
+                    iterations: 50,
+                    otsu_bins: 200,
+                    rescale_below: 350.0,
+                }),
+                split_laterality: true,
+                orientation: "axial".into(),
+            },
+            variants: vec![String::new()],
+            categories: Vec::new(),
+            dimensionality: 2,
+            incremental_learning: Some(IncrementalLearning {
+                learning_rate: 1e-3,
+                epochs: 5,
+                batch_size: 5,
+                min_training_images: 5,
+                boundary_weight: 10.0,
+                boundary_band_px2: 49.0,
+                class_frequency_weights: true,
+            }),
+            weights_sha256: String::new(),
+            licence: "unspecified".into(),
+            provenance: Provenance::default(),
+        }
+    }
+}
+
 /// Architecture name and its config (parsed by the architecture's own `Config`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArchitectureSpec {

@@ -16,61 +16,16 @@ use common::{keras_weights, layers, model_dir, read_npz};
 use dafne_core::NoProgress;
 use dafne_ml::apply::SliceImage;
 use dafne_ml::keras::{import_coscia_unet, KerasWeight};
-use dafne_ml::package::{
-    ArchitectureSpec, BiasCorrection, IncrementalLearning, Label, Manifest, Preprocessing,
-    Provenance,
-};
+use dafne_ml::package::Manifest;
 use dafne_ml::train::improve::{correction_labels, training_crops, Correction};
 use dafne_ml::train::{fit, BatchNormMode, FitOptions, TrainableUnet};
 use dafne_ml::UnetConfig;
 
 pub fn thigh_manifest(cfg: &UnetConfig) -> Manifest {
     Manifest {
-        format_version: 1,
         id: "210e2a21-1984-4e6f-8675-bf57bbabef2f".into(),
         version: 1_610_001_000,
-        name: "Thigh".into(),
-        description: String::new(),
-        architecture: ArchitectureSpec::coscia_unet(cfg),
-        input_channels: vec!["image".into()],
-        labels: dafne_phantom::THIGH_LABELS
-            .iter()
-            .enumerate()
-            .map(|(i, (short, long))| Label {
-                value: i as u32 + 1,
-                name: (*short).into(),
-                long_name: (*long).into(),
-            })
-            .collect(),
-        preprocessing: Preprocessing {
-            resolution_mm: 1.037037,
-            canvas_px: 432,
-            crop_px: [250, 250],
-            normalise_max: 600.0,
-            bias_correction: Some(BiasCorrection {
-                levels: 8,
-                iterations: 50,
-                otsu_bins: 200,
-                rescale_below: 350.0,
-            }),
-            split_laterality: true,
-            orientation: "axial".into(),
-        },
-        variants: vec![],
-        categories: vec![],
-        dimensionality: 2,
-        incremental_learning: Some(IncrementalLearning {
-            learning_rate: 1e-3,
-            epochs: 5,
-            batch_size: 5,
-            min_training_images: 5,
-            boundary_weight: 10.0,
-            boundary_band_px2: 49.0,
-            class_frequency_weights: true,
-        }),
-        weights_sha256: String::new(),
-        licence: "GPL-3.0-or-later".into(),
-        provenance: Provenance::default(),
+        ..Manifest::original_thigh(cfg)
     }
 }
 

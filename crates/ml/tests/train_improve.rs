@@ -11,15 +11,13 @@ use std::sync::OnceLock;
 use candle_core::Device;
 use dafne_core::{NoProgress, SliceMask};
 use dafne_ml::apply::SliceImage;
-use dafne_ml::package::{
-    ArchitectureSpec, IncrementalLearning, Label, Manifest, Preprocessing, Provenance,
-};
+use dafne_ml::package::{Manifest, Preprocessing};
 use dafne_ml::train::improve::{
     correction_labels, held_out_indices, improve, training_crops, Correction, ImproveOptions,
 };
 use dafne_ml::train::{fit, recalibrate_batch_norm, BatchNormMode, FitOptions, TrainableUnet};
 use dafne_ml::{Package, UnetConfig};
-use dafne_phantom::{generate, Domain, PhantomSpec, THIGH_LABELS};
+use dafne_phantom::{generate, Domain, PhantomSpec};
 
 const LONG: [&str; 12] = [
     "Vastus Lateralis",
@@ -41,50 +39,18 @@ fn config() -> UnetConfig {
 }
 
 fn manifest(cfg: &UnetConfig) -> Manifest {
+    let thigh = Manifest::original_thigh(cfg);
     Manifest {
-        format_version: 1,
         id: "phantom-test".into(),
-        version: 1,
         name: "Thigh test".into(),
-        description: String::new(),
-        architecture: ArchitectureSpec::coscia_unet(cfg),
-        input_channels: vec!["image".into()],
-        labels: THIGH_LABELS
-            .iter()
-            .enumerate()
-            .map(|(i, (s, l))| Label {
-                value: i as u32 + 1,
-                name: (*s).into(),
-                long_name: (*l).into(),
-            })
-            .collect(),
         preprocessing: Preprocessing {
             resolution_mm: 2.074,
             canvas_px: 216,
-            crop_px: [128, 128],
-            normalise_max: 600.0,
             bias_correction: None,
-            split_laterality: true,
-            orientation: "axial".into(),
+            ..thigh.preprocessing.clone()
         },
-        variants: vec![],
-        categories: vec![],
-        dimensionality: 2,
-        // The original's recipe. (At 3× its learning rate even right labels lowered the
-        // held-out Dice of this model, 0.63 → 0.53: BatchNorm's moving statistics lag the
-        // weights after ten steps; the guard refused that update too.)
-        incremental_learning: Some(IncrementalLearning {
-            learning_rate: 1e-3,
-            epochs: 5,
-            batch_size: 5,
-            min_training_images: 5,
-            boundary_weight: 10.0,
-            boundary_band_px2: 49.0,
-            class_frequency_weights: true,
-        }),
-        weights_sha256: String::new(),
         licence: "test".into(),
-        provenance: Provenance::default(),
+        ..thigh
     }
 }
 
