@@ -40,6 +40,8 @@ pub struct PreparedSlice {
     /// Size after resampling.
     zoomed: [usize; 2],
     crop_px: [usize; 2],
+    /// The model's pixel size (the split's thresholds scale with it).
+    pixel_mm: f64,
     layout: Layout,
     /// Bias-corrected canvas (split) or crop (single side), before cropping/mirroring.
     corrected: Vec<f32>,
@@ -105,7 +107,7 @@ pub fn prepare_slice(
     let t2 = Instant::now();
     let (layout, crops) = if split {
         let canvas = pre.canvas_px;
-        let split = split_mirror(&corrected, canvas, canvas)?;
+        let split = split_mirror(&corrected, canvas, canvas, pre.resolution_mm)?;
         let crops = split_crops(&corrected, canvas, &split, pre.crop_px);
         (Layout::Split { canvas, split }, crops)
     } else {
@@ -119,6 +121,7 @@ pub fn prepare_slice(
         zoom_factor,
         zoomed,
         crop_px: pre.crop_px,
+        pixel_mm: pre.resolution_mm,
         layout,
         corrected,
         crops,
@@ -280,7 +283,7 @@ impl PreparedSlice {
         self.corrected = corrected;
         match self.layout {
             Layout::Split { canvas, .. } => {
-                let split = split_mirror(&self.corrected, canvas, canvas)?;
+                let split = split_mirror(&self.corrected, canvas, canvas, self.pixel_mm)?;
                 self.crops = split_crops(&self.corrected, canvas, &split, self.crop_px);
                 self.layout = Layout::Split { canvas, split };
             }

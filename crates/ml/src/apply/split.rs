@@ -6,7 +6,7 @@
 //! pixels (4-connected) are removed (`area_opening`, then `area_closing`). The count of dark
 //! pixels per column and per row then gives the crop box: a column scan for
 //! blank–blob–blank–blob–blank (each blob over 20 columns; one blob is cut in the middle), a
-//! row scan for the first blob over 50 rows. Arithmetic follows the original (f32 image and
+//! row scan for the first blob over 50 rows (both thresholds scaled on other grids). Arithmetic follows the original (f32 image and
 //! filter output, f64 kernel sums) so the box matches it.
 
 use crate::MlError;
@@ -29,11 +29,22 @@ impl SplitBox {
     }
 }
 
-/// `split_mirror` on a `rows × cols` image (the original always passes its 432 × 432 canvas).
+/// The grid the original's pixel thresholds were written for.
+const ORIGINAL_PIXEL_MM: f64 = 1.037037;
+
+/// `split_mirror` on a `rows × cols` image of `pixel_mm` pixels (the original always passes its
+/// 432 × 432 canvas at 1.037037 mm). Its thresholds, 20 columns between legs and 50 rows of
+/// body, are scaled to `pixel_mm` so they keep meaning ~21 mm and ~52 mm (unchanged at
+/// 1.037037 mm).
 ///
-/// Errors: the row scan finds no blob taller than 50 rows that ends inside the image (the
-/// original raises an IndexError there).
-pub fn split_mirror(image: &[f32], rows: usize, cols: usize) -> Result<SplitBox, MlError> {
+/// Errors: the row scan finds no blob taller than the row threshold (the original also fails
+/// when the blob reaches the last row; here it ends there).
+pub fn split_mirror(
+    image: &[f32],
+    rows: usize,
+    cols: usize,
+    pixel_mm: f64,
+) -> Result<SplitBox, MlError> {
     if image.len() != rows * cols || rows == 0 || cols == 0 {
         return Err(MlError::Input {
             why: format!(
@@ -50,11 +61,19 @@ pub fn split_mirror(image: &[f32], rows: usize, cols: usize) -> Result<SplitBox,
         .chunks(cols)
         .map(|row| row.iter().filter(|&&d| d).count())
         .collect();
-    let [a1, a2, a3, a4] = column_scan(&col_counts);
-    let (b1, b2) = row_scan(&row_counts).ok_or_else(|| MlError::Input {
-        why: "cannot split the slice into left and right: no body over 50 rows tall found \
-              (split_mirror)"
-            .into(),
+    let scale = if pixel_mm.is_finite() && pixel_mm > 0.0 {
+        ORIGINAL_PIXEL_MM / pixel_mm
+    } else {
+        1.0
+    };
+    let min_gap = (20.0 * scale).round();
+    let min_rows = (50.0 * scale).round() as usize;
+    let [a1, a2, a3, a4] = column_scan(&above_floor(&col_counts), min_gap);
+    let (b1, b2) = row_scan(&above_floor(&row_counts), min_rows).ok_or_else(|| MlError::Input {
+        why: format!(
+            "cannot split the slice into left and right: no body over {min_rows} rows tall \
+             found (split_mirror)"
+        ),
     })?;
     Ok(SplitBox {
         a1: a1 as usize,
@@ -64,6 +83,38 @@ pub fn split_mirror(image: &[f32], rows: usize, cols: usize) -> Result<SplitBox,
         b1,
         b2,
     })
+}
+
+/// `counts` less the background's: the median count of the 8 outermost entries at each end.
+/// The original takes any dark pixel as body, which holds on its clean scans (their floor is
+/// 0 and nothing changes); where noise leaves dark specks in every row and column of the
+/// background, the body is what stands out of that floor (see below).
+fn above_floor(counts: &[usize]) -> Vec<usize> {
+    let edge = 8.min(counts.len() / 2);
+    let mut border: Vec<usize> = counts[..edge]
+        .iter()
+        .chain(&counts[counts.len() - edge..])
+        .copied()
+        .collect();
+    border.sort_unstable();
+    let floor = border.get(border.len() / 2).copied().unwrap_or(0);
+    if floor == 0 {
+        return counts.to_vec();
+    }
+    // Noise counts scatter around the floor: averaged over 5 neighbours, and above a third
+    // of the fullest row or column, only the body remains.
+    let smooth: Vec<usize> = (0..counts.len())
+        .map(|i| {
+            let window = &counts[i.saturating_sub(2)..(i + 3).min(counts.len())];
+            window.iter().sum::<usize>() / window.len()
+        })
+        .collect();
+    let peak = smooth.iter().copied().max().unwrap_or(0);
+    let threshold = (2 * floor).max(peak / 3);
+    smooth
+        .iter()
+        .map(|&c| if c > threshold { c } else { 0 })
+        .collect()
 }
 
 /// The cleaned dark-pixel mask `split_mirror` profiles (exposed for the parity tests against
@@ -77,7 +128,7 @@ pub fn split_mask(image: &[f32], rows: usize, cols: usize) -> Vec<bool> {
 }
 
 /// The original's column state machine, values as it computes them (f64 after `np.ceil`).
-fn column_scan(counts: &[usize]) -> [f64; 4] {
+fn column_scan(counts: &[usize], min_gap: f64) -> [f64; 4] {
     let n = counts.len();
     let (mut s, mut ii) = (0, 0usize);
     let (mut a1, mut a2, mut a3, mut a4) = (0f64, 0f64, 0f64, 0f64);
@@ -88,7 +139,7 @@ fn column_scan(counts: &[usize]) -> [f64; 4] {
             s = 1;
             a1 = i;
         }
-        if !here && s == 1 && i - a1 > 20.0 {
+        if !here && s == 1 && i - a1 > min_gap {
             s = 2;
             a2 = i;
         }
@@ -96,10 +147,10 @@ fn column_scan(counts: &[usize]) -> [f64; 4] {
             s = 3;
             a3 = i;
         }
-        if !here && s == 3 && i - a3 > 20.0 {
+        if !here && s == 3 && i - a3 > min_gap {
             s = 4;
             a4 = i;
-        } else if !here && s == 3 && i - a3 < 20.0 {
+        } else if !here && s == 3 && i - a3 < min_gap {
             s = 2;
         }
         ii += 1;
@@ -124,18 +175,21 @@ fn column_scan(counts: &[usize]) -> [f64; 4] {
     [a1, a2, a3, a4]
 }
 
-fn row_scan(counts: &[usize]) -> Option<(usize, usize)> {
+fn row_scan(counts: &[usize], min_rows: usize) -> Option<(usize, usize)> {
     let (mut p, mut b1) = (0, 0usize);
     for (jj, &count) in counts.iter().enumerate() {
         if count > 0 && p == 0 {
             p = 1;
             b1 = jj;
         }
-        if count == 0 && p == 1 && jj - b1 > 50 {
+        if count == 0 && p == 1 && jj - b1 > min_rows {
             return Some((b1, jj));
         }
     }
-    None
+    // A body that runs to the last row (noise in every row, or a tight field of view): the
+    // original fails there; end at the last row as the column scan does at the last column.
+    let last = counts.len().saturating_sub(1);
+    (p == 1 && last.saturating_sub(b1) > min_rows).then_some((b1, last))
 }
 
 /// `~(image > threshold_local(image, 15, offset=10))`.
@@ -290,15 +344,15 @@ mod tests {
         // Two blobs.
         c[40..150].fill(3);
         c[200..330].fill(3);
-        assert_eq!(column_scan(&c), [40.0, 150.0, 200.0, 330.0]);
+        assert_eq!(column_scan(&c, 20.0), [40.0, 150.0, 200.0, 330.0]);
         // One blob: split in the middle.
         let mut one = vec![0usize; 432];
         one[100..301].fill(1);
-        assert_eq!(column_scan(&one), [100.0, 201.0, 201.0, 301.0]);
+        assert_eq!(column_scan(&one, 20.0), [100.0, 201.0, 201.0, 301.0]);
         // A blob reaching the right edge.
         let mut edge = vec![0usize; 432];
         edge[100..432].fill(1);
-        assert_eq!(column_scan(&edge), [100.0, 266.0, 266.0, 431.0]);
+        assert_eq!(column_scan(&edge, 20.0), [100.0, 266.0, 266.0, 431.0]);
     }
 
     #[test]
@@ -316,6 +370,39 @@ mod tests {
 
     #[test]
     fn blank_image_is_refused() {
-        assert!(split_mirror(&[0.0; 64 * 64], 64, 64).is_err());
+        assert!(split_mirror(&[0.0; 64 * 64], 64, 64, ORIGINAL_PIXEL_MM).is_err());
+    }
+
+    #[test]
+    fn a_noisy_background_does_not_hide_the_legs() {
+        // Two legs (columns 30..90 and 120..180) over a background with 3-8 dark specks in
+        // every column, as a noisy scan gives.
+        let counts: Vec<usize> = (0..216)
+            .map(|c| {
+                let noise = 3 + (c * 7) % 6;
+                if (30..90).contains(&c) || (120..180).contains(&c) {
+                    40 + noise
+                } else {
+                    noise
+                }
+            })
+            .collect();
+        assert_eq!(
+            column_scan(&counts, 10.0)[0],
+            0.0,
+            "as raw counts: all body"
+        );
+        let [a1, a2, a3, a4] = column_scan(&above_floor(&counts), 10.0);
+        assert!(
+            (28.0..=31.0).contains(&a1) && (89.0..=92.0).contains(&a2),
+            "{a1} {a2}"
+        );
+        assert!(
+            (118.0..=121.0).contains(&a3) && (179.0..=182.0).contains(&a4),
+            "{a3} {a4}"
+        );
+        // A clean background (floor 0) is left exactly as the original sees it.
+        let clean: Vec<usize> = counts.iter().map(|&c| if c > 20 { c } else { 0 }).collect();
+        assert_eq!(above_floor(&clean), clean);
     }
 }

@@ -64,6 +64,8 @@ pub struct AutosegmentMasks {
     pub dataset_id: String,
     pub slices: Vec<SegmentedSlice>,
     pub skipped: Vec<usize>,
+    /// Slices the pipeline could not take (blank, legs not found), with why.
+    pub failed: Vec<(usize, String)>,
 }
 
 /// What the user is told.
@@ -111,6 +113,7 @@ pub fn run(
     let total = plan.slices.len() as u64;
     job.report(0, total, "segmenting slices");
     let mut out = Vec::with_capacity(plan.slices.len());
+    let mut failed = Vec::new();
     for (done, p) in plan.slices.iter().enumerate() {
         if job.is_cancelled() {
             return Err(SessionError::Cancelled);
@@ -141,9 +144,17 @@ pub fn run(
             split_lr: plan.options.split_lr,
             side,
         };
-        let seg = model
-            .segment(&image, &opts)
-            .map_err(|e| ml_error(&format!("segmenting slice {}", p.slice), e))?;
+        let seg = match model.segment(&image, &opts) {
+            Ok(seg) => seg,
+            // A slice the pipeline cannot take (a blank one, legs not found past the knee)
+            // must not cost the user the rest of the range.
+            Err(super::MlError::Input { why }) if plan.slices.len() > 1 => {
+                failed.push((p.slice, why));
+                job.report(done as u64 + 1, total, "segmenting slices");
+                continue;
+            }
+            Err(e) => return Err(ml_error(&format!("segmenting slice {}", p.slice), e)),
+        };
         if seg.rows != m_rows || seg.cols != m_cols {
             return Err(SessionError::InvalidInput(format!(
                 "model {name:?} returned {} x {} masks for a {m_rows} x {m_cols} slice",
@@ -164,10 +175,18 @@ pub fn run(
     if job.is_cancelled() {
         return Err(SessionError::Cancelled);
     }
+    if out.is_empty() {
+        if let Some((slice, why)) = failed.first() {
+            return Err(SessionError::InvalidInput(format!(
+                "no slice could be segmented; slice {slice}: {why}"
+            )));
+        }
+    }
     Ok(AutosegmentMasks {
         dataset_id: plan.dataset_id.clone(),
         slices: out,
         skipped: plan.skipped.clone(),
+        failed,
     })
 }
 
@@ -234,6 +253,9 @@ pub fn edit_for(rois: &RoiSet, masks: &AutosegmentMasks) -> (Edit, AutosegmentRe
             masks.skipped.len(),
             list(&masks.skipped)
         ));
+    }
+    for (slice, why) in &masks.failed {
+        notes.push(format!("slice {slice} was not segmented: {why}"));
     }
     let report = AutosegmentReport {
         segmented: masks.slices.iter().map(|s| s.slice).collect(),
