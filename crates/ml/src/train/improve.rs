@@ -79,7 +79,7 @@ impl Default for ImproveOptions {
             max_dice_drop: 0.0,
             seed: 0,
             batch_norm: BatchNormMode::Frozen,
-            max_reference_drop: 0.05,
+            max_reference_drop: 0.10,
         }
     }
 }
