@@ -12,7 +12,9 @@
 pub mod adam;
 mod bn_op;
 mod conv_op;
+mod eltwise_op;
 pub mod improve;
+mod kernels;
 pub mod loss;
 pub mod net;
 pub mod weights;
