@@ -214,3 +214,31 @@ pub(crate) fn bn_train(
     let y = x.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
     Ok((y, mean, var))
 }
+
+/// [`bn_train`] through plain tensor ops (GPU tensors; autograd differentiates them): the
+/// normalised `x` (N, H, W, C), and the detached batch mean and biased variance (C).
+pub(crate) fn bn_train_plain(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    let (n, h, w, c) = x.dims4()?;
+    let flat = x.reshape((n * h * w, c))?;
+    let mean = flat.mean_keepdim(0)?;
+    let centred = flat.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim(0)?;
+    let inv = (&var + eps)?.sqrt()?.recip()?;
+    let y = centred
+        .broadcast_mul(&inv.broadcast_mul(&gamma.reshape((1, c))?)?)?
+        .broadcast_add(&beta.reshape((1, c))?)?;
+    Ok((
+        y.reshape((n, h, w, c))?,
+        mean.reshape(c)?.detach(),
+        var.reshape(c)?.detach(),
+    ))
+}
+
+#[cfg(test)]
+#[path = "op_tests.rs"]
+mod tests;

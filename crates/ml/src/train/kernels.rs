@@ -289,7 +289,7 @@ pub(crate) mod prof {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::Instant;
 
-    pub(crate) const NAMES: [&str; 7] = [
+    pub(crate) const NAMES: [&str; 9] = [
         "conv3x3_forward",
         "conv3x3_backward",
         "batchnorm_forward",
@@ -297,6 +297,8 @@ pub(crate) mod prof {
         "relu_add_concat_forward",
         "relu_add_concat_backward",
         "adam",
+        "patch_and_transposed_conv_forward",
+        "patch_and_transposed_conv_backward",
     ];
     pub(crate) const CONV_FWD: usize = 0;
     pub(crate) const CONV_BWD: usize = 1;
@@ -305,8 +307,10 @@ pub(crate) mod prof {
     pub(crate) const ELTWISE_FWD: usize = 4;
     pub(crate) const ELTWISE_BWD: usize = 5;
     pub(crate) const ADAM: usize = 6;
+    pub(crate) const PATCH_FWD: usize = 7;
+    pub(crate) const PATCH_BWD: usize = 8;
 
-    static NANOS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+    static NANOS: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
 
     pub(crate) fn add(kind: usize, since: Instant) {
         if let Some(n) = NANOS.get(kind) {

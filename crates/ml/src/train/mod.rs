@@ -17,6 +17,7 @@ pub mod improve;
 mod kernels;
 pub mod loss;
 pub mod net;
+mod patch_op;
 pub mod weights;
 
 use std::time::Instant;

@@ -125,9 +125,9 @@ impl Conv {
         match self.kind {
             ConvKind::Same3x3 => super::conv_op::same3x3(x, weight, bias, relu_in),
             ConvKind::Patch(k) if relu_in => {
-                crate::unet::graph::patch_conv(&x.relu()?, weight, bias, k)
+                super::patch_op::patch_conv(&x.relu()?, weight, bias, k)
             }
-            ConvKind::Patch(k) => crate::unet::graph::patch_conv(x, weight, bias, k),
+            ConvKind::Patch(k) => super::patch_op::patch_conv(x, weight, bias, k),
         }
     }
 }
@@ -190,20 +190,13 @@ impl UpConv {
     }
 
     fn forward(&self, x: &Tensor, out_rows: usize, out_cols: usize) -> candle_core::Result<Tensor> {
-        let (n, h, w, cin) = x.dims4()?;
-        let k = self.stride;
-        let cout = self.cout;
-        let y = x
-            .reshape((n * h * w, cin))?
-            .matmul(self.weight.as_tensor())?;
-        let y = y
-            .reshape((n, h, w, k, k, cout))?
-            .permute((0, 1, 3, 2, 4, 5))?
-            .contiguous()?
-            .reshape((n, h * k, w * k, cout))?;
-        let y = y.pad_with_zeros(1, 0, out_rows.saturating_sub(h * k))?;
-        let y = y.pad_with_zeros(2, 0, out_cols.saturating_sub(w * k))?;
-        y.broadcast_add(self.bias.as_tensor())
+        super::patch_op::up_conv(
+            x,
+            self.weight.as_tensor(),
+            self.bias.as_tensor(),
+            self.stride,
+            (out_rows, out_cols),
+        )
     }
 }
 
@@ -284,20 +277,13 @@ impl Bn {
                     });
                     return Ok(y);
                 }
-                let flat = x.reshape((m, c))?;
-                let mean = flat.mean_keepdim(0)?;
-                let centred = flat.broadcast_sub(&mean)?;
-                let var = centred.sqr()?.mean_keepdim(0)?;
-                let inv = (&var + self.eps)?.sqrt()?.recip()?;
-                let y = centred
-                    .broadcast_mul(&inv.broadcast_mul(&gamma.reshape((1, c))?)?)?
-                    .broadcast_add(&beta.reshape((1, c))?)?;
+                let (y, mean, var) = super::bn_op::bn_train_plain(x, gamma, beta, self.eps)?;
                 stats.push(BatchStats {
                     id: self.id,
-                    mean: mean.reshape(c)?.detach(),
-                    var: (var.reshape(c)?.detach() * bessel)?,
+                    mean,
+                    var: (var * bessel)?,
                 });
-                y.reshape((n, h, w, c))
+                Ok(y)
             }
         }
     }
