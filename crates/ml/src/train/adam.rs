@@ -28,7 +28,7 @@ struct Moments {
 }
 
 /// The moments of a CPU parameter (`v_hat` empty without AMSGrad).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Plain<T> {
     m: Vec<T>,
     v: Vec<T>,
@@ -124,6 +124,25 @@ fn update_plain<T: Float>(
     Ok(out)
 }
 
+fn step_typed<T: Float>(
+    st: &mut Plain<T>,
+    w: &Tensor,
+    g: &Tensor,
+    h: Hyper,
+) -> candle_core::Result<Tensor> {
+    let new = {
+        let (sw, lw) = w.storage_and_layout();
+        let (sg, lg) = g.storage_and_layout();
+        update_plain(
+            st,
+            slice(cpu_storage(&sw)?, lw)?,
+            slice(cpu_storage(&sg)?, lg)?,
+            h,
+        )?
+    };
+    kernels::tensor(new, w.dims())
+}
+
 /// The new value of a CPU parameter `w` (f32/f64) for the gradient `g`.
 fn step_plain(
     slot: &mut Option<State>,
@@ -132,44 +151,21 @@ fn step_plain(
     h: Hyper,
 ) -> candle_core::Result<Tensor> {
     let g = g.contiguous()?;
-    let (sw, lw) = w.storage_and_layout();
-    let (sg, lg) = g.storage_and_layout();
-    let (sw, sg) = (cpu_storage(&sw)?, cpu_storage(&sg)?);
-    let data = match w.dtype() {
-        DType::F32 => {
-            let st = match slot {
-                Some(State::F32(p)) => p,
-                _ => match slot.insert(State::F32(Plain {
-                    m: Vec::new(),
-                    v: Vec::new(),
-                    v_hat: Vec::new(),
-                })) {
-                    State::F32(p) => p,
-                    _ => return Err(kernels::err("adam: state type")),
-                },
-            };
-            f32::storage(update_plain(st, slice(sw, lw)?, slice(sg, lg)?, h)?)
+    match (w.dtype(), slot) {
+        (DType::F32, Some(State::F32(st))) => step_typed(st, w, &g, h),
+        (DType::F64, Some(State::F64(st))) => step_typed(st, w, &g, h),
+        (DType::F32, slot) => {
+            let mut st = Plain::default();
+            let new = step_typed(&mut st, w, &g, h)?;
+            *slot = Some(State::F32(st));
+            Ok(new)
         }
-        DType::F64 => {
-            let st = match slot {
-                Some(State::F64(p)) => p,
-                _ => match slot.insert(State::F64(Plain {
-                    m: Vec::new(),
-                    v: Vec::new(),
-                    v_hat: Vec::new(),
-                })) {
-                    State::F64(p) => p,
-                    _ => return Err(kernels::err("adam: state type")),
-                },
-            };
-            f64::storage(update_plain(st, slice(sw, lw)?, slice(sg, lg)?, h)?)
+        (DType::F64, slot) => {
+            let mut st = Plain::default();
+            let new = step_typed(&mut st, w, &g, h)?;
+            *slot = Some(State::F64(st));
+            Ok(new)
         }
-        _ => return Err(kernels::err("adam: f32 or f64 only")),
-    };
-    let dims = w.dims().to_vec();
-    match data {
-        candle_core::CpuStorage::F32(v) => kernels::tensor(v, &dims),
-        candle_core::CpuStorage::F64(v) => kernels::tensor(v, &dims),
         _ => Err(kernels::err("adam: f32 or f64 only")),
     }
 }
