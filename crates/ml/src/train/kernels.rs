@@ -7,9 +7,9 @@
 //! same code).
 //!
 //! The ops' scratch buffers (tap matrices, padded products and gradients: several
-//! activations' worth per conv) come from a per-thread pool that lives for one training step:
-//! fresh allocations of that size are fresh pages from the kernel, and faulting them in cost
-//! more than the arithmetic around them (a quarter of a step's time before the pool).
+//! activations' worth per conv) come from a per-thread pool, kept while a network trains
+//! ([`TrainingHeap`]): fresh allocations of that size are fresh pages from the kernel, and
+//! faulting them in cost more than the arithmetic around them.
 
 use std::cell::RefCell;
 
@@ -74,11 +74,74 @@ pub(crate) fn give<T: Float>(v: Vec<T>) {
     T::with_pool(|free| free.push(v));
 }
 
-/// Frees this thread's scratch buffers (end of a training step or an evaluation).
+/// Frees this thread's scratch buffers.
 pub(crate) fn release_pool() {
     f32::with_pool(|free| free.clear());
     f64::with_pool(|free| free.clear());
 }
+
+/// Held by a network from its first training pass until it is dropped. While any is held,
+/// the scratch pool lives from step to step and glibc's allocator keeps freed memory for
+/// reuse (no `mmap` per large block, no trimming): a training step frees and allocates
+/// gigabytes of activation-sized blocks, and with a fresh mapping for each the kernel's page
+/// faults and page zeroing took a fifth of the step (12 % fewer CPU seconds per step with the
+/// memory kept, peak RSS +8 %). The last one dropped restores glibc's defaults and hands the
+/// free memory back (`malloc_trim`).
+#[derive(Debug)]
+pub(crate) struct TrainingHeap(());
+
+static TRAINING_NETS: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+impl TrainingHeap {
+    pub(crate) fn new() -> TrainingHeap {
+        if let Ok(mut n) = TRAINING_NETS.lock() {
+            if *n == 0 {
+                keep_freed_memory(true);
+            }
+            *n += 1;
+        }
+        TrainingHeap(())
+    }
+}
+
+impl Drop for TrainingHeap {
+    fn drop(&mut self) {
+        release_pool();
+        if let Ok(mut n) = TRAINING_NETS.lock() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                keep_freed_memory(false);
+            }
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn keep_freed_memory(keep: bool) {
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_MMAP_MAX: i32 = -4;
+    extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+        fn malloc_trim(pad: usize) -> i32;
+    }
+    // SAFETY: glibc's allocator tuning calls, thread-safe (they take the arena lock); they
+    // change where later blocks come from, never a live block. Failures leave the defaults.
+    unsafe {
+        if keep {
+            mallopt(M_MMAP_MAX, 0);
+            mallopt(M_TRIM_THRESHOLD, i32::MAX);
+        } else {
+            // glibc's defaults.
+            mallopt(M_MMAP_MAX, 65536);
+            mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+            malloc_trim(0);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory(_keep: bool) {}
 
 pub(crate) fn err(why: impl std::fmt::Display) -> candle_core::Error {
     candle_core::Error::Msg(format!("training op: {why}"))

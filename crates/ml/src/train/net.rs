@@ -328,6 +328,8 @@ pub struct TrainableUnet {
     head: Conv,
     device: Device,
     dtype: DType,
+    /// Taken at the first training pass (see `kernels::TrainingHeap`).
+    heap: std::sync::OnceLock<super::kernels::TrainingHeap>,
 }
 
 fn param(name: String, var: &Var, regularised: bool) -> Param {
@@ -548,6 +550,7 @@ impl TrainableUnet {
             head,
             device: device.clone(),
             dtype,
+            heap: std::sync::OnceLock::new(),
         })
     }
 
@@ -676,7 +679,9 @@ impl TrainableUnet {
     pub fn forward_eval(&self, images_nhwc: &Tensor) -> Result<Tensor, MlError> {
         self.check_input(images_nhwc)?;
         let logits = self.run(&images_nhwc.to_dtype(self.dtype)?, None);
-        super::kernels::release_pool();
+        if self.heap.get().is_none() {
+            super::kernels::release_pool();
+        }
         Ok(logits?)
     }
 
@@ -706,15 +711,13 @@ impl TrainableUnet {
         images_nhwc: &Tensor,
     ) -> Result<(Tensor, PendingStats), MlError> {
         self.check_input(images_nhwc)?;
+        self.heap.get_or_init(super::kernels::TrainingHeap::new);
         let mut stats = Vec::new();
         let logits = self.run(&images_nhwc.to_dtype(self.dtype)?, Some(&mut stats))?;
         Ok((logits, PendingStats(stats)))
     }
 
-    /// Applies a training pass's statistics to the moving ones: the end of a training step
-    /// (its backward pass is done), so the ops' scratch buffers are freed here too.
     pub(crate) fn apply_stats(&mut self, stats: PendingStats) -> Result<(), MlError> {
-        super::kernels::release_pool();
         let m = BN_MOMENTUM;
         let mut by_id: HashMap<usize, BatchStats> =
             stats.0.into_iter().map(|s| (s.id, s)).collect();
