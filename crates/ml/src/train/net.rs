@@ -9,10 +9,10 @@
 //! Kernels are kept in the matmul layout (`(k·k·in, out)` for convs, `(in, k·k·out)` for the
 //! transposed convs: Keras's HWIO flattened), converted from/to the package's OIHW layout at
 //! the edges. On the CPU the 3×3 convs (with their bias and the ReLU on their input), the
-//! training-mode BatchNorm, the blocks' closing `relu(· + shortcut)` and the decoder's
-//! concatenation are custom ops with their own backward passes on plain slices (`conv_op.rs`,
-//! `bn_op.rs`, `eltwise_op.rs`), so a training pass keeps about one activation per layer
-//! alive; the patch and transposed convs are tensor ops, as on GPUs.
+//! training-mode BatchNorm, the blocks' closing `relu(· + shortcut)`, the decoder's
+//! concatenation, the patch and the transposed convs are custom ops with their own backward
+//! passes on plain slices (`conv_op.rs`, `bn_op.rs`, `eltwise_op.rs`, `patch_op.rs`), so a
+//! training pass keeps about one activation per layer alive; GPUs run the tensor ops.
 
 use std::collections::HashMap;
 
@@ -778,10 +778,10 @@ fn residual(
     super::eltwise_op::add_relu(&h, shortcut)
 }
 
-/// Seconds spent in each kind of CPU training op (3×3 conv forward/backward, BatchNorm
-/// forward/backward, the ReLU/add/concat glue, Adam) since the last call, which resets them:
-/// the breakdown `examples/train_step_time.rs` prints. Everything else of a step (the patch
-/// and transposed convs, the loss, candle's gradient bookkeeping) is the remainder.
+/// Seconds spent in each kind of CPU training op (3×3 conv, BatchNorm, the ReLU/add/concat
+/// glue, the patch and transposed convs, forward and backward; Adam) since the last call,
+/// which resets them: the breakdown `examples/train_step_time.rs` prints. Everything else of a
+/// step (the loss, candle's gradient bookkeeping) is the remainder.
 #[doc(hidden)]
 pub fn take_op_seconds() -> Vec<(&'static str, f64)> {
     super::kernels::prof::take()
