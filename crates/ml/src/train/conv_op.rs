@@ -1,17 +1,24 @@
-//! The "same" 3×3 convolution as a candle custom op with its own backward pass, so a training
-//! pass keeps only each conv's input and output alive instead of every intermediate of the
-//! im2col (padding copies, the three-tap matrix, three partial products: ~13 activations'
-//! worth per conv, which put the full-size thigh at batch 5 past 15 GB). The backward pass
-//! recomputes the tap matrix it needs.
+//! The "same" 3×3 convolution (+ bias, optionally ReLU on its input) as a candle custom op
+//! with its own backward pass: a training pass keeps only each conv's input and output alive,
+//! and both passes run on plain slices around the `gemm` kernel, laid out as the inference pass
+//! in `unet/cpu.rs` lays out its forward.
 //!
-//! Layout as in `unet.rs`: the zero-padded NHWC input is one row-major list of pixels with
-//! `2·(w+2)+2` zero rows appended; the three column taps side by side make a matrix `R`
-//! (`total + 2·wp` rows, `3·c` columns) and output pixel `p` (on the padded grid) is
-//! `Σ_dy R[p + dy·wp] · W_dy`, `W_dy` the kernel rows of tap row `dy`. So
-//! `∂W_dy = R[dy·wp ..]ᵀ · G` and `∂R[q] = Σ_dy G[q − dy·wp] · W_dyᵀ`, then each column tap
-//! is shifted back onto the padded input. GPU tensors take the plain tensor-op path.
+//! Layout: the zero-padded NHWC input is one row-major list of `n·(h+2)·(w+2)` pixels; the
+//! three column taps side by side make a matrix `R` (a row per padded pixel, `3·c` columns,
+//! one copy per conv, the input's ReLU applied on the way in) and output pixel `p` (on the
+//! padded grid) is `Σ_dy R[p + dy·wp] · W_dy`, `W_dy` the kernel rows of tap row `dy`: three
+//! gemm calls accumulating into one output. Backward, with `G` the output gradient on the
+//! padded grid (zero where the forward computed positions it then cut away):
+//! `∂W_dy = R[dy·wp ..]ᵀ · G` (the long pixel dimension split across threads) and
+//! `∂R[q] = Σ_dy G[q − dy·wp] · W_dyᵀ` (three accumulating gemm calls into row-shifted
+//! destinations), then each column tap is added back onto its input pixel. f32 and f64 run the
+//! same code; other types and GPU tensors take the plain tensor-op path
+//! ([`same3x3_plain`]), which the tests compare against.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::kernels::{self, cpu_storage, gemm, shifted_at_b, slice, zero, Float, Mat};
 
 /// The tap matrix `R` of `x` (N, H, W, C).
 fn taps(x: &Tensor) -> candle_core::Result<Tensor> {
@@ -49,75 +56,272 @@ pub(crate) fn same3x3_plain(x: &Tensor, w: &Tensor) -> candle_core::Result<Tenso
         .contiguous()
 }
 
-/// Gradients of [`same3x3_plain`] with respect to `x` and `w` for the output gradient `g`.
-fn same3x3_backward(x: &Tensor, w: &Tensor, g: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
-    let (n, h, wd, c) = x.dims4()?;
-    let cout = w.dim(1)?;
-    let (hp, wp) = (h + 2, wd + 2);
-    let total = n * hp * wp;
-    // Output gradient on the padded grid: the positions computed and cut away get zero.
-    let gp = g
-        .pad_with_zeros(1, 0, 2)?
-        .pad_with_zeros(2, 0, 2)?
-        .reshape((total, cout))?;
-    let row_cols = taps(x)?;
-    let mut dw = Vec::with_capacity(3);
-    let mut d_rows: Option<Tensor> = None;
+/// Sizes of one conv call.
+#[derive(Clone, Copy, Debug)]
+struct Geom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    cout: usize,
+}
+
+impl Geom {
+    fn hp(&self) -> usize {
+        self.h + 2
+    }
+    fn wp(&self) -> usize {
+        self.w + 2
+    }
+    /// Padded pixels.
+    fn total(&self) -> usize {
+        self.n * self.hp() * self.wp()
+    }
+    /// Output rows computed (every padded position but the last two rows of the last image:
+    /// rows i ≥ h and columns j ≥ w are computed and never read).
+    fn m(&self) -> usize {
+        self.total() - 2 * self.wp()
+    }
+    fn kc(&self) -> usize {
+        3 * self.c
+    }
+    fn check(&self, x: usize, w: usize, b: usize) -> candle_core::Result<()> {
+        if x != self.n * self.h * self.w * self.c || w != 9 * self.c * self.cout || b != self.cout {
+            return Err(kernels::err(
+                "3×3 conv: input, kernel and bias sizes do not match",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn relu<T: Float>(v: T) -> T {
+    let z = zero::<T>();
+    if v > z {
+        v
+    } else {
+        z
+    }
+}
+
+/// The tap matrix `R` of `x` (ReLU'd when `relu_in`), `total` rows of `3·c`.
+fn fill_taps<T: Float>(x: &[T], g: Geom, relu_in: bool) -> Vec<T> {
+    let (h, w, c, hp, wp, kc) = (g.h, g.w, g.c, g.hp(), g.wp(), g.kc());
+    let mut taps = kernels::take::<T>(g.total() * kc);
+    taps.par_chunks_mut(wp * kc)
+        .enumerate()
+        .for_each(|(row, out)| {
+            let (b, i) = (row / hp, row % hp);
+            if i == 0 || i > h {
+                return;
+            }
+            let src_row = &x[(b * h + i - 1) * w * c..][..w * c];
+            for j in 0..wp {
+                for dx in 0..3 {
+                    let col = j + dx;
+                    if col == 0 || col > w {
+                        continue;
+                    }
+                    let src = &src_row[(col - 1) * c..col * c];
+                    let dst = &mut out[j * kc + dx * c..][..c];
+                    if relu_in {
+                        for (d, &v) in dst.iter_mut().zip(src) {
+                            *d = relu(v);
+                        }
+                    } else {
+                        dst.copy_from_slice(src);
+                    }
+                }
+            }
+        });
+    taps
+}
+
+fn forward<T: Float>(
+    x: &[T],
+    wt: &[T],
+    bias: &[T],
+    g: Geom,
+    relu_in: bool,
+) -> candle_core::Result<Vec<T>> {
+    g.check(x.len(), wt.len(), bias.len())?;
+    let (h, w, cout, hp, wp, kc) = (g.h, g.w, g.cout, g.hp(), g.wp(), g.kc());
+    let taps = fill_taps(x, g, relu_in);
+    let mut y = kernels::take::<T>(g.total() * cout);
     for dy in 0..3 {
-        let r = row_cols.narrow(0, dy * wp, total)?;
-        dw.push(r.t()?.matmul(&gp)?);
-        let w_dy = w.narrow(0, dy * 3 * c, 3 * c)?;
-        let part = gp
-            .matmul(&w_dy.t()?)?
-            .pad_with_zeros(0, dy * wp, (2 - dy) * wp)?;
-        d_rows = Some(match d_rows {
-            None => part,
-            Some(acc) => (acc + part)?,
-        });
+        let lhs = Mat {
+            data: &taps[dy * wp * kc..],
+            rows: g.m(),
+            cols: kc,
+            rs: kc,
+            cs: 1,
+        };
+        let rhs = Mat {
+            data: &wt[dy * kc * cout..(dy + 1) * kc * cout],
+            rows: kc,
+            cols: cout,
+            rs: cout,
+            cs: 1,
+        };
+        gemm(&mut y, cout, lhs, rhs, dy > 0, true)?;
     }
-    drop(row_cols);
-    let dw = Tensor::cat(&dw, 0)?;
-    let Some(d_rows) = d_rows else {
-        return Err(candle_core::Error::Msg("no kernel rows".into()));
-    };
-    let mut d_flat: Option<Tensor> = None;
-    for dx in 0..3 {
-        let part = d_rows.narrow(1, dx * c, c)?.pad_with_zeros(0, dx, 2 - dx)?;
-        d_flat = Some(match d_flat {
-            None => part,
-            Some(acc) => (acc + part)?,
+    kernels::give(taps);
+    let mut out = vec![T::default(); g.n * h * w * cout];
+    out.par_chunks_mut(w * cout)
+        .enumerate()
+        .for_each(|(row, o)| {
+            let (b, i) = (row / h, row % h);
+            let src = &y[(b * hp + i) * wp * cout..][..w * cout];
+            for (o, s) in o.chunks_exact_mut(cout).zip(src.chunks_exact(cout)) {
+                for ((o, &s), &b) in o.iter_mut().zip(s).zip(bias) {
+                    *o = s + b;
+                }
+            }
         });
-    }
-    let Some(d_flat) = d_flat else {
-        return Err(candle_core::Error::Msg("no kernel columns".into()));
-    };
-    let dx = d_flat
-        .narrow(0, 0, total)?
-        .reshape((n, hp, wp, c))?
-        .narrow(1, 1, h)?
-        .narrow(2, 1, wd)?
-        .contiguous()?;
-    Ok((dx, dw))
+    kernels::give(y);
+    Ok(out)
 }
 
-fn to_tensor(s: &CpuStorage, l: &Layout) -> candle_core::Result<Tensor> {
-    let Some((a, b)) = l.contiguous_offsets() else {
-        return Err(candle_core::Error::Msg(
-            "same3x3 conv needs contiguous inputs".into(),
-        ));
-    };
-    match s {
-        CpuStorage::F32(v) => Tensor::from_slice(&v[a..b], l.shape(), &Device::Cpu),
-        CpuStorage::F64(v) => Tensor::from_slice(&v[a..b], l.shape(), &Device::Cpu),
-        _ => Err(candle_core::Error::Msg(
-            "same3x3 conv runs in f32 or f64".into(),
-        )),
+/// (∂x, ∂w, ∂b) for the output gradient `grad` (n, h, w, cout).
+fn backward<T: Float>(
+    x: &[T],
+    wt: &[T],
+    grad: &[T],
+    g: Geom,
+    relu_in: bool,
+) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
+    let (h, w, c, cout, hp, wp, kc) = (g.h, g.w, g.c, g.cout, g.hp(), g.wp(), g.kc());
+    if grad.len() != g.n * h * w * cout {
+        return Err(kernels::err("3×3 conv: gradient size does not match"));
+    }
+    let db = kernels::channel_sums(g.n * h * w, cout, |row, acc| {
+        for (a, &v) in acc.iter_mut().zip(&grad[row * cout..(row + 1) * cout]) {
+            *a += v.to_f64();
+        }
+    });
+    let db = db.into_iter().map(T::from_f64).collect();
+    let mut gp = kernels::take::<T>(g.total() * cout);
+    gp.par_chunks_mut(wp * cout)
+        .enumerate()
+        .for_each(|(row, o)| {
+            let (b, i) = (row / hp, row % hp);
+            if i < h {
+                o[..w * cout].copy_from_slice(&grad[(b * h + i) * w * cout..][..w * cout]);
+            }
+        });
+    let taps = fill_taps(x, g, relu_in);
+    let dw = shifted_at_b(&taps, kc, &[0, wp, 2 * wp], &gp, cout, g.m())?;
+    kernels::give(taps);
+    let mut dr = kernels::take::<T>(g.total() * kc);
+    for dy in 0..3 {
+        let lhs = Mat {
+            data: &gp,
+            rows: g.m(),
+            cols: cout,
+            rs: cout,
+            cs: 1,
+        };
+        let rhs = Mat {
+            data: &wt[dy * kc * cout..(dy + 1) * kc * cout],
+            rows: cout,
+            cols: kc,
+            rs: 1,
+            cs: cout,
+        };
+        gemm(&mut dr[dy * wp * kc..], kc, lhs, rhs, dy > 0, true)?;
+    }
+    kernels::give(gp);
+    let mut dx = vec![T::default(); g.n * h * w * c];
+    dx.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
+        let (b, y) = (row / h, row % h);
+        let z = zero::<T>();
+        for (j, o) in o.chunks_exact_mut(c).enumerate() {
+            let r = (b * hp + y + 1) * wp + j + 1;
+            for t in 0..3 {
+                let src = &dr[(r - t) * kc + t * c..][..c];
+                for (o, &s) in o.iter_mut().zip(src) {
+                    *o += s;
+                }
+            }
+            if relu_in {
+                // ReLU's derivative as candle takes it: 1 where the input is ≥ 0.
+                let xi = &x[(row * w + j) * c..][..c];
+                for (o, &v) in o.iter_mut().zip(xi) {
+                    if v < z {
+                        *o = z;
+                    }
+                }
+            }
+        }
+    });
+    kernels::give(dr);
+    Ok((dx, dw, db))
+}
+
+struct Same3x3 {
+    relu_in: bool,
+}
+
+impl Same3x3 {
+    fn geom(x: &Shape, w: &Shape) -> candle_core::Result<Geom> {
+        let (n, h, wd, c) = x.dims4()?;
+        let (rows, cout) = w.dims2()?;
+        if rows != 9 * c {
+            return Err(kernels::err(format!(
+                "3×3 conv kernel has {rows} rows for {c} input channels"
+            )));
+        }
+        Ok(Geom {
+            n,
+            h,
+            w: wd,
+            c,
+            cout,
+        })
+    }
+
+    fn fwd_typed<T: Float>(
+        &self,
+        s: [(&CpuStorage, &Layout); 3],
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Same3x3::geom(s[0].1.shape(), s[1].1.shape())?;
+        let y = forward(
+            slice::<T>(s[0].0, s[0].1)?,
+            slice::<T>(s[1].0, s[1].1)?,
+            slice::<T>(s[2].0, s[2].1)?,
+            g,
+            self.relu_in,
+        )?;
+        Ok((T::storage(y), Shape::from((g.n, g.h, g.w, g.cout))))
+    }
+
+    fn bwd_typed<T: Float>(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let g = Same3x3::geom(x.shape(), w.shape())?;
+        let grad = grad.contiguous()?;
+        let (sx, lx) = x.storage_and_layout();
+        let (sw, lw) = w.storage_and_layout();
+        let (sg, lg) = grad.storage_and_layout();
+        let (dx, dw, db) = backward(
+            slice::<T>(cpu_storage(&sx)?, lx)?,
+            slice::<T>(cpu_storage(&sw)?, lw)?,
+            slice::<T>(cpu_storage(&sg)?, lg)?,
+            g,
+            self.relu_in,
+        )?;
+        Ok((
+            kernels::tensor(dx, x.dims())?,
+            kernels::tensor(dw, w.dims())?,
+            kernels::tensor(db, &[g.cout])?,
+        ))
     }
 }
 
-struct Same3x3;
-
-impl CustomOp2 for Same3x3 {
+impl CustomOp3 for Same3x3 {
     fn name(&self) -> &'static str {
         "same3x3-conv"
     }
@@ -128,35 +332,62 @@ impl CustomOp2 for Same3x3 {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let y = same3x3_plain(&to_tensor(s1, l1)?, &to_tensor(s2, l2)?)?;
-        let shape = y.shape().clone();
-        let flat = y.flatten_all()?;
-        let storage = match flat.dtype() {
-            DType::F64 => CpuStorage::F64(flat.to_vec1()?),
-            _ => CpuStorage::F32(flat.to_dtype(DType::F32)?.to_vec1()?),
+        let s = [(s1, l1), (s2, l2), (s3, l3)];
+        let t = std::time::Instant::now();
+        let out = match s1 {
+            CpuStorage::F32(_) => self.fwd_typed::<f32>(s),
+            CpuStorage::F64(_) => self.fwd_typed::<f64>(s),
+            _ => Err(kernels::err("3×3 conv runs in f32 or f64")),
         };
-        Ok((storage, shape))
+        kernels::prof::add(kernels::prof::CONV_FWD, t);
+        out
     }
 
     fn bwd(
         &self,
         x: &Tensor,
         w: &Tensor,
+        _b: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw) = same3x3_backward(&x.detach(), &w.detach(), &grad.detach())?;
-        Ok((Some(dx), Some(dw)))
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let t = std::time::Instant::now();
+        let (dx, dw, db) = match x.dtype() {
+            DType::F32 => self.bwd_typed::<f32>(x, w, grad)?,
+            DType::F64 => self.bwd_typed::<f64>(x, w, grad)?,
+            _ => return Err(kernels::err("3×3 conv runs in f32 or f64")),
+        };
+        kernels::prof::add(kernels::prof::CONV_BWD, t);
+        Ok((Some(dx), Some(dw), Some(db)))
     }
 }
 
-/// `x` (N, H, W, C) convolved with `w` (9·C, C_out), no bias: the custom op on the CPU, plain
-/// tensor ops elsewhere.
-pub(crate) fn same3x3(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-    if x.device().is_cpu() {
-        x.contiguous()?.apply_op2(&w.contiguous()?, Same3x3)
+/// `x` (N, H, W, C), ReLU'd first when `relu_in`, convolved with `w` (9·C, C_out) plus `b`
+/// (C_out): the custom op on the CPU in f32/f64, plain tensor ops elsewhere.
+pub(crate) fn same3x3(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    relu_in: bool,
+) -> candle_core::Result<Tensor> {
+    if x.device().is_cpu() && kernels::supported(x.dtype()) {
+        x.contiguous()?
+            .apply_op3(&w.contiguous()?, &b.contiguous()?, Same3x3 { relu_in })
     } else {
-        same3x3_plain(x, w)
+        same3x3_reference(x, w, b, relu_in)
     }
+}
+
+/// [`same3x3`] through plain tensor ops (autograd differentiates them).
+pub(crate) fn same3x3_reference(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    relu_in: bool,
+) -> candle_core::Result<Tensor> {
+    let x = if relu_in { x.relu()? } else { x.clone() };
+    same3x3_plain(&x, w)?.broadcast_add(b)
 }

@@ -12,9 +12,12 @@
 pub mod adam;
 mod bn_op;
 mod conv_op;
+mod eltwise_op;
 pub mod improve;
+mod kernels;
 pub mod loss;
 pub mod net;
+mod patch_op;
 pub mod reference;
 pub mod weights;
 

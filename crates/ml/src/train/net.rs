@@ -8,9 +8,11 @@
 //!
 //! Kernels are kept in the matmul layout (`(k·k·in, out)` for convs, `(in, k·k·out)` for the
 //! transposed convs: Keras's HWIO flattened), converted from/to the package's OIHW layout at
-//! the edges. The conv forwards are copies of `unet.rs`'s (private there, and rewritten for
-//! speed in parallel); the "same" 3×3 conv is a custom op with its own backward pass
-//! (`conv_op.rs`) so training keeps few intermediates alive.
+//! the edges. On the CPU the 3×3 convs (with their bias and the ReLU on their input), the
+//! training-mode BatchNorm, the blocks' closing `relu(· + shortcut)`, the decoder's
+//! concatenation, the patch and the transposed convs are custom ops with their own backward
+//! passes on plain slices (`conv_op.rs`, `bn_op.rs`, `eltwise_op.rs`, `patch_op.rs`), so a
+//! training pass keeps about one activation per layer alive; GPUs run the tensor ops.
 
 use std::collections::HashMap;
 
@@ -116,15 +118,16 @@ impl Conv {
         out.push(param(format!("{name}.bias"), &self.bias, false));
     }
 
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// The conv of `x`, ReLU'd first when `relu_in`.
+    fn forward(&self, x: &Tensor, relu_in: bool) -> candle_core::Result<Tensor> {
         let weight = self.weight.as_tensor();
+        let bias = self.bias.as_tensor();
         match self.kind {
-            ConvKind::Same3x3 => {
-                super::conv_op::same3x3(x, weight)?.broadcast_add(self.bias.as_tensor())
+            ConvKind::Same3x3 => super::conv_op::same3x3(x, weight, bias, relu_in),
+            ConvKind::Patch(k) if relu_in => {
+                super::patch_op::patch_conv(&x.relu()?, weight, bias, k)
             }
-            ConvKind::Patch(k) => {
-                crate::unet::graph::patch_conv(x, weight, self.bias.as_tensor(), k)
-            }
+            ConvKind::Patch(k) => super::patch_op::patch_conv(x, weight, bias, k),
         }
     }
 }
@@ -187,20 +190,13 @@ impl UpConv {
     }
 
     fn forward(&self, x: &Tensor, out_rows: usize, out_cols: usize) -> candle_core::Result<Tensor> {
-        let (n, h, w, cin) = x.dims4()?;
-        let k = self.stride;
-        let cout = self.cout;
-        let y = x
-            .reshape((n * h * w, cin))?
-            .matmul(self.weight.as_tensor())?;
-        let y = y
-            .reshape((n, h, w, k, k, cout))?
-            .permute((0, 1, 3, 2, 4, 5))?
-            .contiguous()?
-            .reshape((n, h * k, w * k, cout))?;
-        let y = y.pad_with_zeros(1, 0, out_rows.saturating_sub(h * k))?;
-        let y = y.pad_with_zeros(2, 0, out_cols.saturating_sub(w * k))?;
-        y.broadcast_add(self.bias.as_tensor())
+        super::patch_op::up_conv(
+            x,
+            self.weight.as_tensor(),
+            self.bias.as_tensor(),
+            self.stride,
+            (out_rows, out_cols),
+        )
     }
 }
 
@@ -270,7 +266,7 @@ impl Bn {
                 } else {
                     1.0
                 };
-                if x.device().is_cpu() {
+                if x.device().is_cpu() && super::kernels::supported(x.dtype()) {
                     let (y, mean, var) = super::bn_op::bn_train(x, gamma, beta, self.eps)?;
                     let var: Vec<f64> = var.iter().map(|v| v * bessel).collect();
                     let dt = x.dtype();
@@ -281,20 +277,13 @@ impl Bn {
                     });
                     return Ok(y);
                 }
-                let flat = x.reshape((m, c))?;
-                let mean = flat.mean_keepdim(0)?;
-                let centred = flat.broadcast_sub(&mean)?;
-                let var = centred.sqr()?.mean_keepdim(0)?;
-                let inv = (&var + self.eps)?.sqrt()?.recip()?;
-                let y = centred
-                    .broadcast_mul(&inv.broadcast_mul(&gamma.reshape((1, c))?)?)?
-                    .broadcast_add(&beta.reshape((1, c))?)?;
+                let (y, mean, var) = super::bn_op::bn_train_plain(x, gamma, beta, self.eps)?;
                 stats.push(BatchStats {
                     id: self.id,
-                    mean: mean.reshape(c)?.detach(),
-                    var: (var.reshape(c)?.detach() * bessel)?,
+                    mean,
+                    var: (var * bessel)?,
                 });
-                y.reshape((n, h, w, c))
+                Ok(y)
             }
         }
     }
@@ -311,9 +300,10 @@ impl ConvBn {
     fn forward(
         &self,
         x: &Tensor,
+        relu_in: bool,
         stats: Option<&mut Vec<BatchStats>>,
     ) -> candle_core::Result<Tensor> {
-        self.bn.forward(&self.conv.forward(x)?, stats)
+        self.bn.forward(&self.conv.forward(x, relu_in)?, stats)
     }
 }
 
@@ -338,6 +328,8 @@ pub struct TrainableUnet {
     head: Conv,
     device: Device,
     dtype: DType,
+    /// Taken at the first training pass (see `kernels::TrainingHeap`).
+    heap: std::sync::OnceLock<super::kernels::TrainingHeap>,
 }
 
 fn param(name: String, var: &Var, regularised: bool) -> Param {
@@ -558,6 +550,7 @@ impl TrainableUnet {
             head,
             device: device.clone(),
             dtype,
+            heap: std::sync::OnceLock::new(),
         })
     }
 
@@ -685,7 +678,11 @@ impl TrainableUnet {
     /// Logits (N, H, W, classes) with BatchNorm on the moving statistics (inference).
     pub fn forward_eval(&self, images_nhwc: &Tensor) -> Result<Tensor, MlError> {
         self.check_input(images_nhwc)?;
-        Ok(self.run(&images_nhwc.to_dtype(self.dtype)?, None)?)
+        let logits = self.run(&images_nhwc.to_dtype(self.dtype)?, None);
+        if self.heap.get().is_none() {
+            super::kernels::release_pool();
+        }
+        Ok(logits?)
     }
 
     /// Class probabilities in eval mode (what `CosciaUnet::forward` computes).
@@ -714,6 +711,7 @@ impl TrainableUnet {
         images_nhwc: &Tensor,
     ) -> Result<(Tensor, PendingStats), MlError> {
         self.check_input(images_nhwc)?;
+        self.heap.get_or_init(super::kernels::TrainingHeap::new);
         let mut stats = Vec::new();
         let logits = self.run(&images_nhwc.to_dtype(self.dtype)?, Some(&mut stats))?;
         Ok((logits, PendingStats(stats)))
@@ -769,39 +767,50 @@ impl TrainableUnet {
             let Some(down) = &l.down else {
                 continue;
             };
-            let y0 = down.forward(&h, stats.as_deref_mut())?;
-            h = residual(&l.pair, &y0.relu()?, &y0, &mut stats)?;
+            let y0 = down.forward(&h, false, stats.as_deref_mut())?;
+            h = residual(&l.pair, &y0, true, &y0, &mut stats)?;
             skips.push(h.clone());
         }
-        h = self.bottleneck.forward(&h, stats.as_deref_mut())?.relu()?;
+        h = self
+            .bottleneck
+            .forward(&h, false, stats.as_deref_mut())?
+            .relu()?;
         for (level, l) in self.decoder.iter().enumerate().rev() {
             let (Some((up, bn)), Some(skip)) = (&l.up, skips.get(level)) else {
                 continue;
             };
             let (_, rows, cols, _) = skip.dims4()?;
             let y0 = bn.forward(&up.forward(&h, rows, cols)?, stats.as_deref_mut())?;
-            let merged = Tensor::cat(&[skip, &y0.relu()?], 3)?;
-            h = residual(&l.pair, &merged, &y0, &mut stats)?;
+            let merged = super::eltwise_op::cat_relu(skip, &y0)?;
+            h = residual(&l.pair, &merged, false, &y0, &mut stats)?;
         }
-        self.head.forward(&h)
+        self.head.forward(&h, false)
     }
 }
 
-/// `relu(bnN(convN(…relu(bn1(conv1(x)))…)) + shortcut)`.
+/// `relu(bnN(convN(…relu(bn1(conv1(x)))…)) + shortcut)`, `x` ReLU'd first when
+/// `relu_first` (each ReLU happens inside the conv that reads it: no ReLU'd copy is kept).
 fn residual(
     pair: &[ConvBn],
     x: &Tensor,
+    relu_first: bool,
     shortcut: &Tensor,
     stats: &mut Option<&mut Vec<BatchStats>>,
 ) -> candle_core::Result<Tensor> {
     let mut h = x.clone();
     for (i, cb) in pair.iter().enumerate() {
-        h = cb.forward(&h, stats.as_deref_mut())?;
-        if i + 1 < pair.len() {
-            h = h.relu()?;
-        }
+        h = cb.forward(&h, i > 0 || relu_first, stats.as_deref_mut())?;
     }
-    (h + shortcut)?.relu()
+    super::eltwise_op::add_relu(&h, shortcut)
+}
+
+/// Seconds spent in each kind of CPU training op (3×3 conv, BatchNorm, the ReLU/add/concat
+/// glue, the patch and transposed convs, forward and backward; Adam) since the last call,
+/// which resets them: the breakdown `examples/train_step_time.rs` prints. Everything else of a
+/// step (the loss, candle's gradient bookkeeping) is the remainder.
+#[doc(hidden)]
+pub fn take_op_seconds() -> Vec<(&'static str, f64)> {
+    super::kernels::prof::take()
 }
 
 /// Batch statistics of a training pass, applied with [`TrainableUnet::apply_stats`].
