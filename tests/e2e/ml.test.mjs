@@ -2,7 +2,8 @@
 // classification set through its select and "All", AutoSegment of 3 slices through the button
 // and its dialog (progress splash), the ROIs checked against the masks and against `dafne
 // segment` on the same slices (the same pipeline through the CLI), one undo taking the whole
-// run back, the restrict area, and a cancelled run leaving the ROIs as they were.
+// run back, the restrict area drawn on the image, a cancelled run leaving the ROIs as they
+// were, Tools → Improve model, and incremental learning after a mask export.
 // The model: the legacy kit's thigh_narrow8 (`dafne models import-dafne --install`) in the
 // test's own store ($XDG_DATA_HOME, set per run by scripts/e2e.sh), until a demo model exists.
 import assert from "node:assert/strict";
@@ -38,6 +39,9 @@ try {
   const phantom = join(tmp, "phantom.nii.gz");
   const truth = join(tmp, "truth");
   execFileSync(dafne, ["phantom", phantom, "--masks", truth, "--slices", "8", "--size", "256", "--seed", "5"], { stdio: "inherit" });
+  const phantom2 = join(tmp, "phantom2.nii.gz");
+  const truth2 = join(tmp, "truth2");
+  execFileSync(dafne, ["phantom", phantom2, "--masks", truth2, "--slices", "8", "--size", "256", "--seed", "6"], { stdio: "inherit" });
   // Installed where the app's store looks ($XDG_DATA_HOME/dafne/models, same env as the app).
   execFileSync(dafne, ["models", "import-dafne", modelFile, "--install"], { stdio: "inherit" });
 
@@ -224,6 +228,29 @@ try {
       const again = await wd.waitFor("the refusal", "return document.querySelector('dialog[open]')?.textContent ?? ''", (s) => s.includes("not used"), 60000);
       assert.ok(/at least|not used/.test(again), again);
       await clickDialog(t, "ok");
+    });
+
+    await step("08-export-runs-incremental-learning", async () => {
+      // A new dataset (its slices unused), corrected and exported: with DO_INCREMENTAL_LEARNING
+      // on (the default) the model trains in the background and the Toolbox says how it ended.
+      await inToolbox();
+      await wd.exec("document.getElementById('data-path').value = arguments[0]; document.getElementById('open-data').click();", phantom2);
+      // Step 07's imported masks are unsaved: the Toolbox asks first.
+      await wd.waitFor("the unsaved-changes question", "return document.querySelector('dialog[open]')?.textContent ?? ''", (s) => s.includes("Unsaved changes"));
+      await clickDialog(t, "ok");
+      await wd.waitFor("the second phantom", "return document.getElementById('data-status').textContent", (s) => s.includes("seed 6"), 30000);
+      await call("set_classification", { slice: null, classification: "Thigh" });
+      await call("import_masks", { path: truth2 });
+      await call("save_masks", { format: "nifti", path: join(tmp, "exported"), overlap: "lastWins" });
+      const said = await wd.waitFor(
+        "the Toolbox's message about incremental learning",
+        "return document.getElementById('message').textContent",
+        (s) => s.startsWith("Incremental learning:"),
+        480000,
+      );
+      assert.ok(/Thigh: (accepted|not accepted)/.test(said), said);
+      assert.ok(await wd.exec("return document.getElementById('message').classList.contains('info')"), "shown as information, not as an error");
+      console.log(`  ${said.replace(/\s+/g, " ").slice(0, 300)}`);
     });
   });
 } finally {
