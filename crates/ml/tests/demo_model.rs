@@ -17,7 +17,11 @@ use dafne_phantom::{generate, Domain, PhantomSpec};
 fn the_demo_model_segments_the_sample_dataset() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/thigh-phantom-demo");
     let pkg = Package::load(&dir, &Device::Cpu).unwrap();
-    assert_eq!(reference_set(&pkg).unwrap().len(), 8, "ships its reference set");
+    assert_eq!(
+        reference_set(&pkg).unwrap().len(),
+        8,
+        "ships its reference set"
+    );
     let p = generate(&PhantomSpec::thigh(20, Domain::a(), 1)).unwrap();
     let [cols, rows, _, _] = p.volume.dims();
     let [sx, sy, _] = p.volume.geometry.spacing_mm();
@@ -42,7 +46,10 @@ fn the_demo_model_segments_the_sample_dataset() {
     let mut sums: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (&z, pred) in slices.iter().zip(&out) {
         for m in &p.masks {
-            let truth = m.slices.get(&z).map_or_else(|| vec![false; plane], |s| s.to_bools());
+            let truth = m
+                .slices
+                .get(&z)
+                .map_or_else(|| vec![false; plane], |s| s.to_bools());
             let guess = &pred
                 .masks
                 .iter()
