@@ -35,7 +35,7 @@ use candle_core::Device;
 use dafne_core::{Progress, SliceMask};
 use dafne_roi::morphology::{despeckle, fill_small_holes};
 
-use super::net::SplitMix;
+use super::rng::SplitMix;
 use super::{fit, BatchNormMode, FitOptions, TrainCrop, TrainableUnet};
 use crate::apply::{prepare_slice, SegmentOptions, Segmenter, Side, SliceImage};
 use crate::package::{Manifest, ParentVersion};

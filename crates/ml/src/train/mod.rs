@@ -19,6 +19,7 @@ pub mod loss;
 pub mod net;
 mod patch_op;
 pub mod reference;
+mod rng;
 pub mod weights;
 
 use std::time::Instant;
@@ -33,7 +34,7 @@ pub use weights::{class_frequencies, pixel_weights, pixel_weights_with, ClassFre
 
 use crate::package::IncrementalLearning;
 use crate::MlError;
-use net::SplitMix;
+use rng::SplitMix;
 
 /// One training example: a network-input crop (`crop_px[0] × crop_px[1]`, row-major) and the
 /// class index of each pixel (0 = background).

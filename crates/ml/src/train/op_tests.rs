@@ -6,7 +6,7 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 
-use crate::train::net::SplitMix;
+use crate::train::rng::SplitMix;
 use crate::train::{bn_op, conv_op, eltwise_op, patch_op};
 
 fn random(rng: &mut SplitMix, shape: &[usize]) -> Var {
