@@ -19,42 +19,9 @@ use candle_nn::{VarBuilder, VarMap};
 use dafne_ml::keras::import_coscia_unet;
 use dafne_ml::{CosciaUnet, UnetConfig};
 
-/// CPU seconds (user + system, all threads) this process has used: under a shared machine's
-/// load, CPU time per forward is steadier than wall time. Linux only; 0 elsewhere.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
-    ticks / 100.0 // USER_HZ
-}
-
-fn load_average() -> Vec<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| {
-            l.split_whitespace()
-                .take(3)
-                .filter_map(|v| v.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Peak resident memory of the process so far (VmHWM), MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+#[path = "common/process.rs"]
+mod process;
+use process::{cpu_seconds, load_average, peak_rss_mib};
 
 /// One timing entry, in the peer benchmark's keys (`median_ms`, `min_ms`, `max_ms`, `n`,
 /// `ms_per_crop`, `GFLOPs_achieved`) plus CPU seconds and the load average around it.

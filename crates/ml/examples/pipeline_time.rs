@@ -15,12 +15,11 @@ use dafne_ml::apply::{SegmentOptions, Segmenter, Side, SliceImage};
 use dafne_ml::package::Manifest;
 use dafne_ml::{CosciaUnet, Package, UnetConfig};
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+#[path = "common/process.rs"]
+mod process;
+use process::median;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -99,9 +98,9 @@ fn main() -> Res<()> {
     }
     println!(
         "{{\"pipeline_median_ms\": {:.1}, \"n4_median_ms\": {:.1}, \"forward_two_crops_median_ms\": {:.1}, \"n\": {repeat}, \"slice\": {slice}}}",
-        median(total) * 1e3,
-        median(bias) * 1e3,
-        median(forward) * 1e3
+        median(&total) * 1e3,
+        median(&bias) * 1e3,
+        median(&forward) * 1e3
     );
     Ok(())
 }
