@@ -21,9 +21,7 @@ use dafne_ml::apply::{
     prepare_slice, SegmentOptions, Segmenter, Side, SliceImage, SliceSegmentation,
 };
 use dafne_ml::keras::import_coscia_unet;
-use dafne_ml::package::{
-    ArchitectureSpec, BiasCorrection, Label, Manifest, Preprocessing, Provenance,
-};
+use dafne_ml::package::{ArchitectureSpec, Label, Manifest};
 use dafne_ml::Package;
 
 const THIGH: [&str; 12] = [
@@ -58,14 +56,11 @@ fn package(model: &str) -> Package {
         &LEG
     };
     Package {
+        // The original's Thigh/Leg apply settings; the labels are the kit model's own.
         manifest: Manifest {
-            format_version: 1,
             id: model.into(),
             version: 1_610_001_000,
             name: model.into(),
-            description: String::new(),
-            architecture: ArchitectureSpec::coscia_unet(&cfg),
-            input_channels: vec!["image".into()],
             labels: names
                 .iter()
                 .enumerate()
@@ -75,27 +70,10 @@ fn package(model: &str) -> Package {
                     long_name: n.to_string(),
                 })
                 .collect(),
-            preprocessing: Preprocessing {
-                resolution_mm: 1.037037,
-                canvas_px: 432,
-                crop_px: cfg.input_size,
-                normalise_max: 600.0,
-                bias_correction: Some(BiasCorrection {
-                    levels: 8,
-                    iterations: 50,
-                    otsu_bins: 200,
-                    rescale_below: 350.0,
-                }),
-                split_laterality: true,
-                orientation: "axial".into(),
-            },
             variants: vec![String::new(), "Left".into(), "Right".into()],
-            categories: Vec::new(),
-            dimensionality: 2,
             incremental_learning: None,
-            weights_sha256: String::new(),
             licence: "GPL-3.0-or-later".into(),
-            provenance: Provenance::default(),
+            ..Manifest::original_thigh(&cfg)
         },
         weights: tensors,
     }
