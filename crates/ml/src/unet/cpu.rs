@@ -5,39 +5,43 @@
 //! the full-width thigh network they spent about half the time outside the matmul kernel:
 //! page faults from a fresh allocation per op, a separate pass per add/ReLU/bias/concat/crop,
 //! and a new sum per kernel row. Here:
-//! - a 3×3 conv copies its input once into a "three column taps side by side" matrix over the
-//!   zero-padded image (ReLU and the decoder's concatenation are applied during that copy) and
-//!   runs three matmuls that accumulate into one output (gemm's `read_dst`), one per kernel row;
-//!   bias, shortcut and ReLU are applied in the single pass that crops the output (a full
-//!   im2col, 9·in columns and one matmul, measured no faster: 3× the copying; so did blocks of
-//!   output rows as rayon tasks, each a one-thread matmul kept in cache: more CPU time; and
-//!   the images of a batch one per thread with one-thread matmuls: no clear gain under load,
-//!   more memory at batch 2);
+//! - the 3×3 convs run as Winograd F(4×4, 3×3) (`winograd.rs`): a quarter of the matmul work;
+//!   ReLU and the decoder's concatenation are applied as the input is read, bias, shortcut and
+//!   ReLU as the output is written. (Before it, three matmuls over "three column taps side by
+//!   side": 0.93 s against 0.49-0.52 s for the full-width thigh at batch 2 on this machine's two
+//!   cores; a full im2col was no faster than those taps, and nor were one-thread matmuls per
+//!   block of rows or per image);
 //! - the patch convs (kernel = stride) run on the input itself when k = 1;
-//! - buffers come from a pool that lives for one forward pass, so most passes reuse memory
-//!   already mapped instead of faulting in fresh pages.
+//! - buffers come from a pool kept from one pass to the next, so passes reuse memory already
+//!   mapped instead of faulting in fresh pages, and buffers that are overwritten whole are not
+//!   zeroed first.
 
 use rayon::prelude::*;
 
 use super::graph::{self, ConvKind};
+use super::winograd;
 
-/// `dst` (m×n, row-major) = [`dst` +] `lhs` (m×k, rows `lhs_rs` apart) · `rhs` (k×n,
+/// `dst` (m×n, rows `dst_rs` apart) = `lhs` (m×k, rows `lhs_rs` apart) · `rhs` (k×n,
 /// row-major), on all of rayon's threads.
 #[allow(unsafe_code)]
-fn matmul(
+pub(super) fn matmul(
     dst: &mut [f32],
+    dst_rs: usize,
     lhs: &[f32],
     lhs_rs: usize,
     rhs: &[f32],
     (m, k, n): (usize, usize, usize),
-    accumulate: bool,
 ) {
     if m == 0 || n == 0 {
         return;
     }
+    assert!(
+        dst_rs >= n && dst.len() >= (m - 1) * dst_rs + n,
+        "matmul dst too short"
+    );
     if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(0.0);
+        for row in dst.chunks_mut(dst_rs).take(m) {
+            row[..n].fill(0.0);
         }
         return;
     }
@@ -46,7 +50,6 @@ fn matmul(
         "matmul lhs too short"
     );
     assert!(rhs.len() >= k * n, "matmul rhs too short");
-    assert!(dst.len() >= m * n, "matmul dst too short");
     let threads = rayon::current_num_threads();
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -54,8 +57,8 @@ fn matmul(
         gemm::Parallelism::None
     };
     // SAFETY: the asserts above keep every element gemm reads or writes inside the three
-    // slices (strides: lhs (1, lhs_rs), rhs (1, n), dst (1, n)); `dst` is borrowed mutably, so
-    // it aliases neither input.
+    // slices (strides: lhs (1, lhs_rs), rhs (1, n), dst (1, dst_rs)); `dst` is borrowed
+    // mutably, so it aliases neither input.
     unsafe {
         gemm::gemm(
             m,
@@ -63,8 +66,8 @@ fn matmul(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
-            accumulate,
+            dst_rs as isize,
+            false,
             lhs.as_ptr(),
             1,
             lhs_rs as isize,
@@ -88,27 +91,31 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    /// A zeroed buffer of `len`: the smallest free one that holds it, else a new one (the largest
-    /// free buffer is then dropped, so the pool does not grow without bound).
-    fn take(&mut self, len: usize) -> Vec<f32> {
+    /// A zeroed buffer of `len`.
+    pub(super) fn take(&mut self, len: usize) -> Vec<f32> {
+        let mut v = self.take_dirty(len);
+        v.fill(0.0);
+        v
+    }
+
+    /// A buffer of `len` whose values are left over from earlier use, for callers that write
+    /// every element (zeroing hundreds of MB per pass costs tens of ms). It is a free one of
+    /// exactly that capacity (every pass asks for the same sizes in the same order), else the
+    /// smallest free one that holds it without wasting more than half, else a new one.
+    pub(super) fn take_dirty(&mut self, len: usize) -> Vec<f32> {
         let fits = (0..self.free.len())
-            .filter(|&i| self.free[i].capacity() >= len)
+            .filter(|&i| (len..=2 * len).contains(&self.free[i].capacity()))
             .min_by_key(|&i| self.free[i].capacity());
         let mut v = match fits {
             Some(i) => self.free.swap_remove(i),
-            None => {
-                if let Some(i) = (0..self.free.len()).max_by_key(|&i| self.free[i].capacity()) {
-                    self.free.swap_remove(i);
-                }
-                Vec::with_capacity(len)
-            }
+            None => Vec::with_capacity(len),
         };
-        v.clear();
+        v.truncate(len);
         v.resize(len, 0.0);
         v
     }
 
-    fn give(&mut self, v: Vec<f32>) {
+    pub(super) fn give(&mut self, v: Vec<f32>) {
         self.free.push(v);
     }
 }
@@ -124,24 +131,16 @@ pub(super) struct Act {
 }
 
 /// A channel group of a 3×3 conv's input, ReLU'd on the way in or not.
-struct Source<'a> {
-    act: &'a Act,
-    relu: bool,
+pub(super) struct Source<'a> {
+    pub(super) act: &'a Act,
+    pub(super) relu: bool,
 }
 
-fn copy_relu(dst: &mut [f32], src: &[f32], relu: bool) {
-    if relu {
-        for (d, v) in dst.iter_mut().zip(src) {
-            *d = v.max(0.0);
-        }
-    } else {
-        dst.copy_from_slice(src);
-    }
-}
-
-/// A conv with its BatchNorm folded (weights from `graph.rs`: (k·k·in, out)).
+/// A conv with its BatchNorm folded.
 #[derive(Debug)]
-struct Conv {
+pub(super) struct Conv {
+    /// Patch convs: (k·k·in, out) as `graph.rs` folds them. 3×3 convs: the 36 matrices of
+    /// `winograd::transform_weights`.
     weight: Vec<f32>,
     bias: Vec<f32>,
     cin: usize,
@@ -158,10 +157,16 @@ impl Conv {
                 "conv bias does not match its weight".into(),
             ));
         }
+        let cin = rows / (k * k).max(1);
+        let weight = to_vec(&g.weight)?;
+        let weight = match g.kind {
+            ConvKind::Same3x3 => winograd::transform_weights(&weight, cin, cout),
+            ConvKind::Patch(_) => weight,
+        };
         Ok(Conv {
-            weight: to_vec(&g.weight)?,
+            weight,
             bias,
-            cin: rows / (k * k).max(1),
+            cin,
             kind: g.kind,
         })
     }
@@ -179,103 +184,15 @@ impl Conv {
         relu: bool,
         pool: &mut Pool,
     ) -> Act {
-        let Some(first) = sources.first() else {
-            return Act {
-                data: Vec::new(),
-                n: 0,
-                h: 0,
-                w: 0,
-                c: self.cout(),
-            };
-        };
-        let (n, h, w) = (first.act.n, first.act.h, first.act.w);
-        let cin = self.cin;
-        let cout = self.cout();
-        let (hp, wp) = (h + 2, w + 2);
-        let kc = 3 * cin;
-        // Row p of `taps` = padded pixels p, p+1, p+2 side by side (p runs over the padded
-        // images row by row); output pixel (i, j) of kernel row dy then reads row
-        // (i + dy)·wp + j. Padding rows/columns stay zero.
-        let mut taps = pool.take(n * hp * wp * kc);
-        taps.par_chunks_mut(wp * kc)
-            .enumerate()
-            .for_each(|(row, out)| {
-                let (b, i) = (row / hp, row % hp);
-                if i == 0 || i > h {
-                    return;
-                }
-                let y = i - 1;
-                for j in 0..wp {
-                    for dx in 0..3 {
-                        let col = j + dx;
-                        if col == 0 || col > w {
-                            continue;
-                        }
-                        let px = (b * h + y) * w + col - 1;
-                        let mut at = j * kc + dx * cin;
-                        for s in sources {
-                            let c = s.act.c;
-                            copy_relu(
-                                &mut out[at..at + c],
-                                &s.act.data[px * c..(px + 1) * c],
-                                s.relu,
-                            );
-                            at += c;
-                        }
-                    }
-                }
-            });
-        // Outputs for every padded position but the last two rows of the last image: rows
-        // i ≥ h and columns j ≥ w are garbage, never read.
-        let m = n * hp * wp - 2 * wp;
-        let mut y = pool.take(n * hp * wp * cout);
-        for dy in 0..3 {
-            matmul(
-                &mut y,
-                &taps[dy * wp * kc..],
-                kc,
-                &self.weight[dy * kc * cout..(dy + 1) * kc * cout],
-                (m, kc, cout),
-                dy > 0,
-            );
-        }
-        pool.give(taps);
-        let mut out = pool.take(n * h * w * cout);
-        let bias = &self.bias;
-        out.par_chunks_mut(w * cout)
-            .enumerate()
-            .for_each(|(row, o)| {
-                let (b, i) = (row / h, row % h);
-                let src = &y[(b * hp + i) * wp * cout..][..w * cout];
-                let res = residual.map(|r| &r.data[row * w * cout..][..w * cout]);
-                for (p, (o, s)) in o
-                    .chunks_exact_mut(cout)
-                    .zip(src.chunks_exact(cout))
-                    .enumerate()
-                {
-                    for ((o, s), b) in o.iter_mut().zip(s).zip(bias) {
-                        *o = s + b;
-                    }
-                    if let Some(res) = res {
-                        for (o, r) in o.iter_mut().zip(&res[p * cout..(p + 1) * cout]) {
-                            *o += r;
-                        }
-                    }
-                    if relu {
-                        for o in o.iter_mut() {
-                            *o = o.max(0.0);
-                        }
-                    }
-                }
-            });
-        pool.give(y);
-        Act {
-            data: out,
-            n,
-            h,
-            w,
-            c: cout,
-        }
+        winograd::conv3x3(
+            &self.weight,
+            &self.bias,
+            self.cin,
+            sources,
+            residual,
+            relu,
+            pool,
+        )
     }
 
     /// Kernel = stride = k, 'valid'; ReLU after when asked.
@@ -285,18 +202,18 @@ impl Conv {
         let (ho, wo) = (h / k, w / k);
         let cout = self.cout();
         let kc = k * k * cin;
-        let mut out = pool.take(n * ho * wo * cout);
+        let mut out = pool.take_dirty(n * ho * wo * cout);
         if k == 1 {
             matmul(
                 &mut out,
+                cout,
                 &x.data,
                 cin,
                 &self.weight,
                 (n * h * w, cin, cout),
-                false,
             );
         } else {
-            let mut cols = pool.take(n * ho * wo * kc);
+            let mut cols = pool.take_dirty(n * ho * wo * kc);
             cols.par_chunks_mut(wo * kc)
                 .enumerate()
                 .for_each(|(row, o)| {
@@ -311,11 +228,11 @@ impl Conv {
                 });
             matmul(
                 &mut out,
+                cout,
                 &cols,
                 kc,
                 &self.weight,
                 (n * ho * wo, kc, cout),
-                false,
             );
             pool.give(cols);
         }
@@ -355,16 +272,9 @@ impl UpConv {
         let k = self.stride;
         let cout = self.bias.len();
         let kc = k * k * cout;
-        let mut y = pool.take(n * h * w * kc);
-        matmul(
-            &mut y,
-            &x.data,
-            cin,
-            &self.weight,
-            (n * h * w, cin, kc),
-            false,
-        );
-        let mut out = pool.take(n * out_h * out_w * cout);
+        let mut y = pool.take_dirty(n * h * w * kc);
+        matmul(&mut y, kc, &x.data, cin, &self.weight, (n * h * w, cin, kc));
+        let mut out = pool.take_dirty(n * out_h * out_w * cout);
         let bias = &self.bias;
         out.par_chunks_mut(out_w * cout)
             .enumerate()
@@ -441,6 +351,9 @@ pub(super) struct Net {
     /// (up conv, block convs), top level first.
     decoder: Vec<(UpConv, Vec<Conv>)>,
     head: Conv,
+    /// Buffers kept from one pass to the next: a fresh pass would fault in a few hundred MB of
+    /// new pages (tens of ms on the full-width network). Holds at most one pass's working set.
+    pool: std::sync::Mutex<Pool>,
 }
 
 impl Net {
@@ -473,13 +386,27 @@ impl Net {
             bottleneck: Conv::from_graph(&g.bottleneck)?,
             decoder,
             head: Conv::from_graph(&g.head)?,
+            pool: Default::default(),
         })
     }
 
     /// `x`: (n, h, w, image channels) NHWC. Returns the softmax last, and before it every
     /// level's closing ReLU and the logits when `capture` (names as `graph::Net::run`).
     pub(super) fn run(&self, x: Act, capture: bool) -> Vec<(String, Act)> {
-        let mut pool = Pool::default();
+        // Taken out for the pass, so a concurrent pass just starts with an empty pool.
+        let mut pool = self
+            .pool
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        let acts = self.pass(x, capture, &mut pool);
+        if let Ok(mut kept) = self.pool.lock() {
+            *kept = pool;
+        }
+        acts
+    }
+
+    fn pass(&self, x: Act, capture: bool, pool: &mut Pool) -> Vec<(String, Act)> {
         let mut acts = Vec::new();
         let copy = |a: &Act| Act {
             data: a.data.clone(),
@@ -488,7 +415,7 @@ impl Net {
         let mut skips: Vec<Act> = Vec::with_capacity(self.encoder.len());
         for (level, (down, block)) in self.encoder.iter().enumerate() {
             let input = skips.last().unwrap_or(&x);
-            let y0 = down.patch(input, false, &mut pool);
+            let y0 = down.patch(input, false, pool);
             let next = res_block(
                 block,
                 &[Source {
@@ -496,7 +423,7 @@ impl Net {
                     relu: true,
                 }],
                 &y0,
-                &mut pool,
+                pool,
             );
             pool.give(y0.data);
             if capture {
@@ -507,13 +434,13 @@ impl Net {
         let Some(deepest) = skips.last() else {
             return acts;
         };
-        let mut h = self.bottleneck.patch(deepest, true, &mut pool);
+        let mut h = self.bottleneck.patch(deepest, true, pool);
         if capture {
             acts.push((format!("Level{}_l", self.encoder.len() + 1), copy(&h)));
         }
         for (level, (up, block)) in self.decoder.iter().enumerate().rev() {
             let Some(skip) = skips.pop() else { break };
-            let y0 = up.forward(&h, skip.h, skip.w, &mut pool);
+            let y0 = up.forward(&h, skip.h, skip.w, pool);
             pool.give(std::mem::take(&mut h.data));
             let sources = [
                 Source {
@@ -525,14 +452,14 @@ impl Net {
                     relu: true,
                 },
             ];
-            h = res_block(block, &sources, &y0, &mut pool);
+            h = res_block(block, &sources, &y0, pool);
             pool.give(y0.data);
             pool.give(skip.data);
             if capture {
                 acts.push((format!("Level{}_r", level + 1), copy(&h)));
             }
         }
-        let mut out = self.head.patch(&h, false, &mut pool);
+        let mut out = self.head.patch(&h, false, pool);
         if capture {
             acts.push(("logits".into(), copy(&out)));
         }
