@@ -8,6 +8,8 @@
 //! matters. As in ITK the last pixel is pulled inside the domain by `1e-3` of a pixel.
 //! Lattices are stored as `f32`, as ITK's control point images are.
 
+use rayon::prelude::*;
+
 /// Parametric `epsilon` of ITK's filters, in pixels.
 const BSPLINE_EPSILON: f64 = 1e-3;
 
@@ -93,27 +95,62 @@ pub(crate) fn fit(
 ) -> Lattice {
     let wy = fit_weights(rows, ny - 3);
     let wx = fit_weights(cols, nx - 3);
+    // The tensor-product weights separate: a pixel's weight on point (j, i) is y_j·x_i, so
+    // Σ b² = (Σ y_j²)(Σ x_i²), and a row of pixels is first summed along x (four points per
+    // pixel) and then spread over its four lattice rows. Bands of image rows are summed on
+    // their own and added in band order: the result does not depend on the number of threads.
+    let sum_sq = |w: &[f64; 4]| w.iter().map(|v| v * v).sum::<f64>();
+    const BAND_ROWS: usize = 16;
+    let bands: Vec<(usize, Vec<f64>, Vec<f64>)> = (0..rows.div_ceil(BAND_ROWS))
+        .into_par_iter()
+        .map(|band| {
+            let (r0, r1) = (band * BAND_ROWS, ((band + 1) * BAND_ROWS).min(rows));
+            let ky0 = wy[r0].0;
+            let ky1 = wy[r1 - 1].0 + 4;
+            let mut delta = vec![0.0f64; (ky1 - ky0) * nx];
+            let mut omega = vec![0.0f64; (ky1 - ky0) * nx];
+            let mut row_delta = vec![0.0f64; nx];
+            let mut row_omega = vec![0.0f64; nx];
+            let start = indices.partition_point(|&p| p < r0 * cols);
+            let end = indices.partition_point(|&p| p < r1 * cols);
+            let mut at = start;
+            while at < end {
+                let r = indices[at] / cols;
+                let run_end = at + indices[at..end].partition_point(|&p| p < (r + 1) * cols);
+                let (ky, by) = wy[r];
+                let sy = sum_sq(&by);
+                row_delta.fill(0.0);
+                row_omega.fill(0.0);
+                for (&index, &value) in indices[at..run_end].iter().zip(&values[at..run_end]) {
+                    let (kx, bx) = wx[index % cols];
+                    let scale = f64::from(value) / (sy * sum_sq(&bx));
+                    for (i, xi) in bx.iter().enumerate() {
+                        let x2 = xi * xi;
+                        row_omega[kx + i] += x2;
+                        row_delta[kx + i] += scale * x2 * xi;
+                    }
+                }
+                for (j, yj) in by.iter().enumerate() {
+                    let (y2, y3) = (yj * yj, yj * yj * yj);
+                    let row = (ky + j - ky0) * nx;
+                    for x in 0..nx {
+                        omega[row + x] += y2 * row_omega[x];
+                        delta[row + x] += y3 * row_delta[x];
+                    }
+                }
+                at = run_end;
+            }
+            (ky0, delta, omega)
+        })
+        .collect();
     let mut delta = vec![0.0f64; ny * nx];
     let mut omega = vec![0.0f64; ny * nx];
-    for (&index, &value) in indices.iter().zip(values) {
-        let (ky, by) = wy[index / cols];
-        let (kx, bx) = wx[index % cols];
-        let mut w2sum = 0.0;
-        for yj in by {
-            for xi in bx {
-                let b = yj * xi;
-                w2sum += b * b;
-            }
+    for (ky0, d, o) in &bands {
+        for (a, b) in delta[ky0 * nx..].iter_mut().zip(d) {
+            *a += b;
         }
-        let scale = f64::from(value) / w2sum;
-        for (j, yj) in by.iter().enumerate() {
-            let row = (ky + j) * nx + kx;
-            for (i, xi) in bx.iter().enumerate() {
-                let b = yj * xi;
-                let b2 = b * b;
-                omega[row + i] += b2;
-                delta[row + i] += scale * b2 * b;
-            }
+        for (a, b) in omega[ky0 * nx..].iter_mut().zip(o) {
+            *a += b;
         }
     }
     // ITK leaves a control point at zero where its weight is almost zero (within 0.1 * the
@@ -189,23 +226,25 @@ impl Lattice {
         let wy = eval_weights(rows, self.ny - 3);
         let wx = eval_weights(cols, self.nx - 3);
         let mut out = vec![0.0f32; rows * cols];
-        let mut collapsed = vec![0.0f32; self.nx];
-        for (r, &(ky, by)) in wy.iter().enumerate() {
-            for (x, c) in collapsed.iter_mut().enumerate() {
-                let mut acc = 0.0f32;
-                for (j, b) in by.iter().enumerate() {
-                    acc += self.phi[(ky + j) * self.nx + x] * b;
+        out.par_chunks_mut(cols.max(1))
+            .zip(wy.par_iter())
+            .for_each(|(out, &(ky, by))| {
+                let mut collapsed = vec![0.0f32; self.nx];
+                for (x, c) in collapsed.iter_mut().enumerate() {
+                    let mut acc = 0.0f32;
+                    for (j, b) in by.iter().enumerate() {
+                        acc += self.phi[(ky + j) * self.nx + x] * b;
+                    }
+                    *c = acc;
                 }
-                *c = acc;
-            }
-            for (o, &(kx, bx)) in out[r * cols..(r + 1) * cols].iter_mut().zip(&wx) {
-                let mut acc = 0.0f32;
-                for (i, b) in bx.iter().enumerate() {
-                    acc += collapsed[kx + i] * b;
+                for (o, &(kx, bx)) in out.iter_mut().zip(&wx) {
+                    let mut acc = 0.0f32;
+                    for (i, b) in bx.iter().enumerate() {
+                        acc += collapsed[kx + i] * b;
+                    }
+                    *o = acc;
                 }
-                *o = acc;
-            }
-        }
+            });
         out
     }
 }

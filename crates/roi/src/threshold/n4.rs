@@ -16,6 +16,7 @@
 use super::bspline::{fit, Lattice};
 use super::fft::{transform, Complex};
 use super::ThresholdError;
+use rayon::prelude::*;
 
 /// N4's settings; [`Default`] is ITK's and SimpleITK's default filter, [`N4Options::dafne`] the
 /// original Dafne's call (8 levels of 50 iterations).
@@ -192,9 +193,11 @@ fn log_bias_field(
             lattice = Some(total);
             convergence = convergence_measure(&field, &new_field, included);
             field = new_field;
-            for ((u, &l), &i) in log_uncorrected.iter_mut().zip(log_input).zip(included) {
-                *u = l - field[i];
-            }
+            log_uncorrected
+                .par_iter_mut()
+                .zip(log_input.par_iter())
+                .zip(included.par_iter())
+                .for_each(|((u, &l), &i)| *u = l - field[i]);
         }
         if level + 1 < levels {
             lattice = lattice.map(|l| l.refine());
@@ -206,9 +209,13 @@ fn log_bias_field(
 /// `CalculateConvergenceMeasurement`: coefficient of variation of `exp(old - new)` over the
 /// mask, with ITK's running `f32` mean and variance.
 fn convergence_measure(old: &[f32], new: &[f32], included: &[usize]) -> f32 {
+    // The exponentials in parallel; the running statistics in ITK's order.
+    let pixels: Vec<f32> = included
+        .par_iter()
+        .map(|&i| (old[i] - new[i]).exp())
+        .collect();
     let (mut mu, mut sigma, mut n) = (0.0f32, 0.0f32, 0.0f32);
-    for &i in included {
-        let pixel = (old[i] - new[i]).exp();
+    for pixel in pixels {
         n += 1.0;
         let nd = f64::from(n);
         if n > 1.0 {
@@ -338,7 +345,7 @@ fn sharpen(values: &[f32], options: &N4Options) -> Vec<f32> {
 
     let last = e[bins - 1];
     values
-        .iter()
+        .par_iter()
         .map(|&v| {
             let (cidx, idx) = position(v);
             match idx {
