@@ -23,14 +23,28 @@ use super::winograd;
 
 /// `dst` (m×n, rows `dst_rs` apart) = `lhs` (m×k, rows `lhs_rs` apart) · `rhs` (k×n,
 /// row-major), on all of rayon's threads.
-#[allow(unsafe_code)]
 pub(super) fn matmul(
     dst: &mut [f32],
     dst_rs: usize,
     lhs: &[f32],
     lhs_rs: usize,
     rhs: &[f32],
+    mkn: (usize, usize, usize),
+) {
+    matmul_on(dst, dst_rs, lhs, lhs_rs, rhs, mkn, true);
+}
+
+/// [`matmul`] on all of rayon's threads or on the calling thread only (`all_threads` false:
+/// for callers that run many independent matmuls side by side).
+#[allow(unsafe_code)]
+pub(super) fn matmul_on(
+    dst: &mut [f32],
+    dst_rs: usize,
+    lhs: &[f32],
+    lhs_rs: usize,
+    rhs: &[f32],
     (m, k, n): (usize, usize, usize),
+    all_threads: bool,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -51,7 +65,7 @@ pub(super) fn matmul(
     );
     assert!(rhs.len() >= k * n, "matmul rhs too short");
     let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 {
+    let parallelism = if all_threads && threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
