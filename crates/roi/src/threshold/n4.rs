@@ -228,20 +228,48 @@ fn convergence_measure(old: &[f32], new: &[f32], included: &[usize]) -> f32 {
     sigma / mu
 }
 
+/// ITK's scan for the histogram's range: the minimum is updated only when a value is not a new
+/// running maximum. Computed in parallel chunks, each starting from the running maximum of the
+/// chunks before it, which gives the sequential scan's result exactly.
+fn itk_min_max(values: &[f32]) -> (f32, f32) {
+    const CHUNK: usize = 16384;
+    let chunk_max: Vec<f32> = values
+        .par_chunks(CHUNK)
+        .map(|c| c.iter().fold(f32::MIN, |m, &v| if v > m { v } else { m }))
+        .collect();
+    let mut before = Vec::with_capacity(chunk_max.len());
+    let mut running = f32::MIN;
+    for &m in &chunk_max {
+        before.push(running);
+        if m > running {
+            running = m;
+        }
+    }
+    let min = values
+        .par_chunks(CHUNK)
+        .zip(before.par_iter())
+        .map(|(c, &start)| {
+            let (mut max, mut min) = (start, f32::MAX);
+            for &v in c {
+                if v > max {
+                    max = v;
+                } else if v < min {
+                    min = v;
+                }
+            }
+            min
+        })
+        .reduce(|| f32::MAX, f32::min);
+    (min, running)
+}
+
 /// `SharpenImage`: the masked log values mapped through E[u | v] of the Wiener-deconvolved
 /// histogram. `values` are the masked pixels in raster order.
 fn sharpen(values: &[f32], options: &N4Options) -> Vec<f32> {
     let bins = options.histogram_bins;
     // ITK's scan updates the minimum only when a value is not a new maximum, so the first
     // value never counts as the minimum; kept as it is, it decides the bin edges.
-    let (mut bin_max, mut bin_min) = (f32::MIN, f32::MAX);
-    for &v in values {
-        if v > bin_max {
-            bin_max = v;
-        } else if v < bin_min {
-            bin_min = v;
-        }
-    }
+    let (bin_min, bin_max) = itk_min_max(values);
     let slope = (bin_max - bin_min) / (bins - 1) as f32;
     if !(slope.is_finite() && slope > 0.0) {
         // One distinct value (or a single pixel): nothing to sharpen, the residual is zero.
@@ -255,9 +283,10 @@ fn sharpen(values: &[f32], options: &N4Options) -> Vec<f32> {
         let floor = cidx.floor();
         (cidx, (floor >= 0.0).then_some(floor as usize))
     };
+    // Positions in parallel; the histogram summed in raster order, in f32 as ITK does.
+    let positions: Vec<(f32, Option<usize>)> = values.par_iter().map(|&v| position(v)).collect();
     let mut h = vec![0.0f32; bins];
-    for &v in values {
-        let (cidx, idx) = position(v);
+    for (cidx, idx) in positions {
         let Some(idx) = idx else { continue };
         let offset = cidx - idx as f32;
         if offset == 0.0 {
