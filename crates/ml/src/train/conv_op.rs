@@ -19,6 +19,7 @@ use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::kernels::{self, cpu_storage, gemm, shifted_at_b, slice, zero, Float, Mat};
+use crate::unet::winograd;
 
 /// The tap matrix `R` of `x` (N, H, W, C).
 fn taps(x: &Tensor) -> candle_core::Result<Tensor> {
@@ -182,13 +183,16 @@ fn forward<T: Float>(
     Ok(out)
 }
 
-/// (∂x, ∂w, ∂b) for the output gradient `grad` (n, h, w, cout).
+/// (∂x, ∂w, ∂b) for the output gradient `grad` (n, h, w, cout); ∂x through `input_grad`
+/// (given `wt`, `grad` and the geometry; before ReLU's derivative) when given, else through
+/// the tap matmuls.
 fn backward<T: Float>(
     x: &[T],
     wt: &[T],
     grad: &[T],
     g: Geom,
     relu_in: bool,
+    input_grad: Option<&dyn Fn(&[T], &[T], Geom) -> Vec<T>>,
 ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
     let (h, w, c, cout, hp, wp, kc) = (g.h, g.w, g.c, g.cout, g.hp(), g.wp(), g.kc());
     if grad.len() != g.n * h * w * cout {
@@ -212,50 +216,68 @@ fn backward<T: Float>(
     let taps = fill_taps(x, g, relu_in);
     let dw = shifted_at_b(&taps, kc, &[0, wp, 2 * wp], &gp, cout, g.m())?;
     kernels::give(taps);
-    let mut dr = kernels::take::<T>(g.total() * kc);
-    for dy in 0..3 {
-        let lhs = Mat {
-            data: &gp,
-            rows: g.m(),
-            cols: cout,
-            rs: cout,
-            cs: 1,
-        };
-        let rhs = Mat {
-            data: &wt[dy * kc * cout..(dy + 1) * kc * cout],
-            rows: cout,
-            cols: kc,
-            rs: 1,
-            cs: cout,
-        };
-        gemm(&mut dr[dy * wp * kc..], kc, lhs, rhs, dy > 0, true)?;
-    }
-    kernels::give(gp);
-    let mut dx = vec![T::default(); g.n * h * w * c];
-    dx.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
-        let (b, y) = (row / h, row % h);
-        let z = zero::<T>();
-        for (j, o) in o.chunks_exact_mut(c).enumerate() {
-            let r = (b * hp + y + 1) * wp + j + 1;
-            for t in 0..3 {
-                let src = &dr[(r - t) * kc + t * c..][..c];
-                for (o, &s) in o.iter_mut().zip(src) {
-                    *o += s;
-                }
+    let mut dx = match input_grad {
+        Some(f) => {
+            kernels::give(gp);
+            f(wt, grad, g)
+        }
+        None => {
+            let mut dr = kernels::take::<T>(g.total() * kc);
+            for dy in 0..3 {
+                let lhs = Mat {
+                    data: &gp,
+                    rows: g.m(),
+                    cols: cout,
+                    rs: cout,
+                    cs: 1,
+                };
+                let rhs = Mat {
+                    data: &wt[dy * kc * cout..(dy + 1) * kc * cout],
+                    rows: cout,
+                    cols: kc,
+                    rs: 1,
+                    cs: cout,
+                };
+                gemm(&mut dr[dy * wp * kc..], kc, lhs, rhs, dy > 0, true)?;
             }
-            if relu_in {
-                // ReLU's derivative as candle takes it: 1 where the input is ≥ 0.
-                let xi = &x[(row * w + j) * c..][..c];
+            kernels::give(gp);
+            let mut dx = vec![T::default(); g.n * h * w * c];
+            dx.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
+                let b = row / h;
+                let y = row % h;
+                for (j, o) in o.chunks_exact_mut(c).enumerate() {
+                    let r = (b * hp + y + 1) * wp + j + 1;
+                    for t in 0..3 {
+                        let src = &dr[(r - t) * kc + t * c..][..c];
+                        for (o, &s) in o.iter_mut().zip(src) {
+                            *o += s;
+                        }
+                    }
+                }
+            });
+            kernels::give(dr);
+            dx
+        }
+    };
+    if relu_in {
+        // ReLU's derivative as candle takes it: 1 where the input is ≥ 0.
+        let z = zero::<T>();
+        dx.par_chunks_mut(c.max(1) * 256)
+            .zip(x.par_chunks(c.max(1) * 256))
+            .for_each(|(o, xi)| {
                 for (o, &v) in o.iter_mut().zip(xi) {
                     if v < z {
                         *o = z;
                     }
                 }
-            }
-        }
-    });
-    kernels::give(dr);
+            });
+    }
     Ok((dx, dw, db))
+}
+
+/// ∂x before ReLU's derivative, as the inference pass's Winograd conv.
+fn winograd_input_grad(wt: &[f32], grad: &[f32], g: Geom) -> Vec<f32> {
+    winograd::conv3x3_input_grad_f32(grad, (g.n, g.h, g.w, g.cout), wt, g.c)
 }
 
 struct Same3x3 {
@@ -295,11 +317,28 @@ impl Same3x3 {
         Ok((T::storage(y), Shape::from((g.n, g.h, g.w, g.cout))))
     }
 
+    /// f32: the inference pass's Winograd conv (a quarter of the multiplies).
+    fn fwd_winograd(
+        &self,
+        s: [(&CpuStorage, &Layout); 3],
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Same3x3::geom(s[0].1.shape(), s[1].1.shape())?;
+        let (x, wt, b) = (
+            slice::<f32>(s[0].0, s[0].1)?,
+            slice::<f32>(s[1].0, s[1].1)?,
+            slice::<f32>(s[2].0, s[2].1)?,
+        );
+        g.check(x.len(), wt.len(), b.len())?;
+        let y = winograd::conv3x3_f32(x, (g.n, g.h, g.w, g.c), self.relu_in, wt, b);
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.h, g.w, g.cout))))
+    }
+
     fn bwd_typed<T: Float>(
         &self,
         x: &Tensor,
         w: &Tensor,
         grad: &Tensor,
+        input_grad: Option<&dyn Fn(&[T], &[T], Geom) -> Vec<T>>,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let g = Same3x3::geom(x.shape(), w.shape())?;
         let grad = grad.contiguous()?;
@@ -312,6 +351,7 @@ impl Same3x3 {
             slice::<T>(cpu_storage(&sg)?, lg)?,
             g,
             self.relu_in,
+            input_grad,
         )?;
         Ok((
             kernels::tensor(dx, x.dims())?,
@@ -338,7 +378,7 @@ impl CustomOp3 for Same3x3 {
         let s = [(s1, l1), (s2, l2), (s3, l3)];
         let t = std::time::Instant::now();
         let out = match s1 {
-            CpuStorage::F32(_) => self.fwd_typed::<f32>(s),
+            CpuStorage::F32(_) => self.fwd_winograd(s),
             CpuStorage::F64(_) => self.fwd_typed::<f64>(s),
             _ => Err(kernels::err("3×3 conv runs in f32 or f64")),
         };
@@ -356,8 +396,9 @@ impl CustomOp3 for Same3x3 {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let t = std::time::Instant::now();
         let (dx, dw, db) = match x.dtype() {
-            DType::F32 => self.bwd_typed::<f32>(x, w, grad)?,
-            DType::F64 => self.bwd_typed::<f64>(x, w, grad)?,
+            // f32 (training) takes ∂x as a Winograd conv; f64 (the gradient checks) the taps.
+            DType::F32 => self.bwd_typed::<f32>(x, w, grad, Some(&winograd_input_grad))?,
+            DType::F64 => self.bwd_typed::<f64>(x, w, grad, None)?,
             _ => return Err(kernels::err("3×3 conv runs in f32 or f64")),
         };
         kernels::prof::add(kernels::prof::CONV_BWD, t);

@@ -144,10 +144,21 @@ pub(super) struct Act {
     pub(super) c: usize,
 }
 
-/// A channel group of a 3×3 conv's input, ReLU'd on the way in or not.
-pub(super) struct Source<'a> {
-    pub(super) act: &'a Act,
-    pub(super) relu: bool,
+/// A channel group of a 3×3 conv's input (NHWC, `c` channels), ReLU'd on the way in or not.
+pub(crate) struct Source<'a> {
+    pub(crate) data: &'a [f32],
+    pub(crate) c: usize,
+    pub(crate) relu: bool,
+}
+
+impl<'a> Source<'a> {
+    fn of(act: &'a Act, relu: bool) -> Source<'a> {
+        Source {
+            data: &act.data,
+            c: act.c,
+            relu,
+        }
+    }
 }
 
 /// A conv with its BatchNorm folded.
@@ -189,24 +200,33 @@ impl Conv {
         self.bias.len()
     }
 
-    /// 3×3 'same' conv of the channel-wise concatenation of `sources`, then `+ residual` and
-    /// ReLU when asked.
+    /// 3×3 'same' conv of the channel-wise concatenation of `sources` (`n` images of `h`×`w`),
+    /// then `+ residual` and ReLU when asked.
     fn same3x3(
         &self,
+        (n, h, w): (usize, usize, usize),
         sources: &[Source],
         residual: Option<&Act>,
         relu: bool,
         pool: &mut Pool,
     ) -> Act {
-        winograd::conv3x3(
+        let data = winograd::conv3x3(
             &self.weight,
             &self.bias,
             self.cin,
             sources,
-            residual,
+            (n, h, w),
+            residual.map(|r| r.data.as_slice()),
             relu,
             pool,
-        )
+        );
+        Act {
+            data,
+            n,
+            h,
+            w,
+            c: self.cout(),
+        }
     }
 
     /// Kernel = stride = k, 'valid'; ReLU after when asked.
@@ -328,20 +348,13 @@ fn to_vec(t: &candle_core::Tensor) -> candle_core::Result<Vec<f32>> {
 /// followed by ReLU, the last one after adding `shortcut`.
 fn res_block(convs: &[Conv], first: &[Source], shortcut: &Act, pool: &mut Pool) -> Act {
     let last = convs.len().saturating_sub(1);
+    let dims = (shortcut.n, shortcut.h, shortcut.w);
     let mut h: Option<Act> = None;
     for (i, conv) in convs.iter().enumerate() {
         let residual = (i == last).then_some(shortcut);
         let out = match &h {
-            None => conv.same3x3(first, residual, true, pool),
-            Some(prev) => conv.same3x3(
-                &[Source {
-                    act: prev,
-                    relu: false,
-                }],
-                residual,
-                true,
-                pool,
-            ),
+            None => conv.same3x3(dims, first, residual, true, pool),
+            Some(prev) => conv.same3x3(dims, &[Source::of(prev, false)], residual, true, pool),
         };
         if let Some(old) = h.replace(out) {
             pool.give(old.data);
@@ -430,15 +443,7 @@ impl Net {
         for (level, (down, block)) in self.encoder.iter().enumerate() {
             let input = skips.last().unwrap_or(&x);
             let y0 = down.patch(input, false, pool);
-            let next = res_block(
-                block,
-                &[Source {
-                    act: &y0,
-                    relu: true,
-                }],
-                &y0,
-                pool,
-            );
+            let next = res_block(block, &[Source::of(&y0, true)], &y0, pool);
             pool.give(y0.data);
             if capture {
                 acts.push((format!("Level{}_l", level + 1), copy(&next)));
@@ -456,16 +461,7 @@ impl Net {
             let Some(skip) = skips.pop() else { break };
             let y0 = up.forward(&h, skip.h, skip.w, pool);
             pool.give(std::mem::take(&mut h.data));
-            let sources = [
-                Source {
-                    act: &skip,
-                    relu: false,
-                },
-                Source {
-                    act: &y0,
-                    relu: true,
-                },
-            ];
+            let sources = [Source::of(&skip, false), Source::of(&y0, true)];
             h = res_block(block, &sources, &y0, pool);
             pool.give(y0.data);
             pool.give(skip.data);

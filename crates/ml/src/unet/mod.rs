@@ -20,7 +20,7 @@
 
 mod cpu;
 pub(crate) mod graph;
-mod winograd;
+pub(crate) mod winograd;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;

@@ -10,14 +10,13 @@
 //!   and write them with a row stride of 36 rows;
 //! - the output transform adds the bias, the shortcut and the ReLU as it writes the pixels.
 //!
-//! The transformed weights are computed in f64; the transforms of a forward pass are f32. The
-//! transform points (0, ±1, ±2) are the standard ones: against the direct conv the pass agrees
+//! Everything is f32. The transform points (0, ±1, ±2) are the standard ones: against the direct conv the pass agrees
 //! to a few 1e-6 of the activations' scale (`tests.rs`), and the kit's softmax stays within its
 //! parity bound.
 
 use rayon::prelude::*;
 
-use super::cpu::{matmul_on, Act, Pool, Source};
+use super::cpu::{matmul_on, Pool, Source};
 
 /// Channels handled together by the transforms (one or two SIMD registers).
 const L: usize = 8;
@@ -27,7 +26,7 @@ type Lane = [f32; L];
 const XI: usize = 36;
 
 /// G (6×3): the weight transform u = G g Gᵀ.
-const G: [[f64; 3]; 6] = [
+const G: [[f32; 3]; 6] = [
     [1.0 / 4.0, 0.0, 0.0],
     [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
     [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
@@ -37,41 +36,48 @@ const G: [[f64; 3]; 6] = [
 ];
 
 /// The folded 3×3 weights `(9·cin, cout)` (row `(ky·3 + kx)·cin + ci`) as 36 matrices
-/// `(cin, cout)`, position ξ = 6·i + j first.
-pub(super) fn transform_weights(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+/// `(cin, cout)`, position ξ = 6·i + j first. Runs over whole rows of output channels (the
+/// training ops transform their weights at every step).
+pub(crate) fn transform_weights(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
     let mut u = vec![0f32; XI * cin * cout];
-    // Rows of all 36 matrices for one input channel at a time, then scattered.
-    let rows: Vec<Vec<f32>> = (0..cin)
-        .into_par_iter()
-        .map(|ci| {
-            let mut out = vec![0f32; XI * cout];
-            let mut g = [[0f64; 3]; 3];
-            for co in 0..cout {
-                for (ky, row) in g.iter_mut().enumerate() {
-                    for (kx, v) in row.iter_mut().enumerate() {
-                        *v = f64::from(weight[((ky * 3 + kx) * cin + ci) * cout + co]);
-                    }
-                }
-                for (i, gi) in G.iter().enumerate() {
-                    // (G g)[i][kx]
-                    let mut t = [0f64; 3];
-                    for (kx, t) in t.iter_mut().enumerate() {
-                        *t = (0..3).map(|ky| gi[ky] * g[ky][kx]).sum();
-                    }
-                    for (j, gj) in G.iter().enumerate() {
-                        let v: f64 = (0..3).map(|kx| t[kx] * gj[kx]).sum();
-                        out[(i * 6 + j) * cout + co] = v as f32;
+    if cin == 0 || cout == 0 {
+        return u;
+    }
+    // Per input channel, its row in each of the 36 matrices.
+    let mut rows: Vec<Vec<&mut [f32]>> = (0..cin).map(|_| Vec::with_capacity(XI)).collect();
+    for plane in u.chunks_exact_mut(cin * cout) {
+        for (ci, row) in plane.chunks_exact_mut(cout).enumerate() {
+            rows[ci].push(row);
+        }
+    }
+    rows.into_par_iter().enumerate().for_each(|(ci, mut out)| {
+        let g = |ky: usize, kx: usize| &weight[((ky * 3 + kx) * cin + ci) * cout..][..cout];
+        // t[i][kx] = Σ_ky G[i][ky] g[ky][kx], then u[i][j] = Σ_kx t[i][kx] G[j][kx].
+        let mut t = vec![0f32; 3 * cout];
+        for (i, gi) in G.iter().enumerate() {
+            t.fill(0.0);
+            for (kx, t) in t.chunks_exact_mut(cout).enumerate() {
+                for (ky, &c) in gi.iter().enumerate() {
+                    if c != 0.0 {
+                        for (t, &v) in t.iter_mut().zip(g(ky, kx)) {
+                            *t += c * v;
+                        }
                     }
                 }
             }
-            out
-        })
-        .collect();
-    for (ci, row) in rows.iter().enumerate() {
-        for xi in 0..XI {
-            u[(xi * cin + ci) * cout..][..cout].copy_from_slice(&row[xi * cout..][..cout]);
+            for (j, gj) in G.iter().enumerate() {
+                let o = &mut out[i * 6 + j];
+                o.fill(0.0);
+                for (kx, &c) in gj.iter().enumerate() {
+                    if c != 0.0 {
+                        for (o, &v) in o.iter_mut().zip(&t[kx * cout..(kx + 1) * cout]) {
+                            *o += c * v;
+                        }
+                    }
+                }
+            }
         }
-    }
+    });
     u
 }
 
@@ -145,29 +151,21 @@ fn output_transform(m: &[[Lane; 6]; 6]) -> [[Lane; 4]; 4] {
     y
 }
 
-/// A 3×3 conv through [`transform_weights`]' `u`: the channel-wise concatenation of
-/// `sources`, then `+ bias`, `+ residual` and ReLU when asked.
+/// A 3×3 conv through [`transform_weights`]' `u` of the channel-wise concatenation of
+/// `sources` (`n` images of `h`×`w`, NHWC), then `+ bias`, `+ residual` (NHWC, `bias.len()`
+/// channels) and ReLU when asked. Returns the output, NHWC.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conv3x3(
     u: &[f32],
     bias: &[f32],
     cin: usize,
     sources: &[Source],
-    residual: Option<&Act>,
+    (n, h, w): (usize, usize, usize),
+    residual: Option<&[f32]>,
     relu: bool,
     pool: &mut Pool,
-) -> Act {
+) -> Vec<f32> {
     let cout = bias.len();
-    let Some(first) = sources.first() else {
-        return Act {
-            data: Vec::new(),
-            n: 0,
-            h: 0,
-            w: 0,
-            c: cout,
-        };
-    };
-    let (n, h, w) = (first.act.n, first.act.h, first.act.w);
     let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
     let tiles = n * th * tw;
     let cin_p = cin.div_ceil(L) * L;
@@ -198,9 +196,9 @@ pub(super) fn conv3x3(
                     let at = (b * h + y) * w + x;
                     let mut px = px;
                     for s in sources {
-                        let sc = s.act.c;
+                        let sc = s.c;
                         let (dst, rest) = px.split_at_mut(sc);
-                        let src = &s.act.data[at * sc..(at + 1) * sc];
+                        let src = &s.data[at * sc..(at + 1) * sc];
                         if s.relu {
                             for (d, v) in dst.iter_mut().zip(src) {
                                 *d = v.max(0.0);
@@ -294,7 +292,7 @@ pub(super) fn conv3x3(
                                 *o = v + b;
                             }
                             if let Some(res) = residual {
-                                let r = &res.data[(img_row + x) * cout + cb..][..lanes];
+                                let r = &res[(img_row + x) * cout + cb..][..lanes];
                                 for (o, r) in o.iter_mut().zip(r) {
                                     *o += r;
                                 }
@@ -310,19 +308,75 @@ pub(super) fn conv3x3(
             }
         });
     pool.give(m);
-    Act {
-        data: out,
-        n,
-        h,
-        w,
+    out
+}
+
+/// For the training ops: `x` (n, h, w, c) NHWC, ReLU'd first when `relu_in`, convolved with
+/// `weight` (9·c, cout) plus `bias`.
+pub(crate) fn conv3x3_f32(
+    x: &[f32],
+    (n, h, w, c): (usize, usize, usize, usize),
+    relu_in: bool,
+    weight: &[f32],
+    bias: &[f32],
+) -> Vec<f32> {
+    let u = transform_weights(weight, c, bias.len());
+    let source = Source {
+        data: x,
+        c,
+        relu: relu_in,
+    };
+    let mut pool = Pool::default();
+    conv3x3(&u, bias, c, &[source], (n, h, w), None, false, &mut pool)
+}
+
+/// The gradient of [`conv3x3_f32`] with respect to its (ReLU'd) input, for the output gradient
+/// `grad` (n, h, w, cout): the same conv of `grad` with the kernel turned by 180° and its
+/// channel axes swapped.
+pub(crate) fn conv3x3_input_grad_f32(
+    grad: &[f32],
+    (n, h, w, cout): (usize, usize, usize, usize),
+    weight: &[f32],
+    cin: usize,
+) -> Vec<f32> {
+    // Turned kernel, tap t = ky·3 + kx reads tap 8 − t: (9·cout, cin).
+    let mut turned = vec![0f32; 9 * cout * cin];
+    turned
+        .par_chunks_mut((cout * cin).max(1))
+        .enumerate()
+        .for_each(|(tap, dst)| {
+            let src = &weight[(8 - tap) * cin * cout..][..cin * cout];
+            for (ci, row) in src.chunks_exact(cout.max(1)).enumerate() {
+                for (co, &v) in row.iter().enumerate() {
+                    dst[co * cin + ci] = v;
+                }
+            }
+        });
+    let u = transform_weights(&turned, cout, cin);
+    let zero_bias = vec![0f32; cin];
+    let source = Source {
+        data: grad,
         c: cout,
-    }
+        relu: false,
+    };
+    let mut pool = Pool::default();
+    conv3x3(
+        &u,
+        &zero_bias,
+        cout,
+        &[source],
+        (n, h, w),
+        None,
+        false,
+        &mut pool,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+    use super::super::cpu::Act;
     use super::*;
 
     /// A reproducible value in [-1, 1) per index.
@@ -415,13 +469,18 @@ mod tests {
                 let u = transform_weights(&weight, cin, cout);
                 let sources: Vec<Source> = input
                     .iter()
-                    .map(|(act, relu)| Source { act, relu: *relu })
+                    .map(|(act, relu)| Source {
+                        data: &act.data,
+                        c: act.c,
+                        relu: *relu,
+                    })
                     .collect();
                 let mut pool = Pool::default();
-                let got = conv3x3(&u, &bias, cin, &sources, res, relu, &mut pool);
-                assert_eq!((got.n, got.h, got.w, got.c), (n, h, w, cout));
+                let res = res.map(|r| r.data.as_slice());
+                let got = conv3x3(&u, &bias, cin, &sources, (n, h, w), res, relu, &mut pool);
+                assert_eq!(got.len(), n * h * w * cout);
                 let scale = want.iter().fold(1f64, |m, v| m.max(v.abs()));
-                for (i, (g, w)) in got.data.iter().zip(&want).enumerate() {
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                     let diff = (f64::from(*g) - w).abs();
                     assert!(
                         diff <= 1e-5 * scale,
