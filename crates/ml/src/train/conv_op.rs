@@ -183,6 +183,9 @@ fn forward<T: Float>(
     Ok(out)
 }
 
+/// ∂x before ReLU's derivative from (kernel, output gradient, sizes).
+type InputGrad<T> = dyn Fn(&[T], &[T], Geom) -> Vec<T>;
+
 /// (∂x, ∂w, ∂b) for the output gradient `grad` (n, h, w, cout); ∂x through `input_grad`
 /// (given `wt`, `grad` and the geometry; before ReLU's derivative) when given, else through
 /// the tap matmuls.
@@ -192,7 +195,7 @@ fn backward<T: Float>(
     grad: &[T],
     g: Geom,
     relu_in: bool,
-    input_grad: Option<&dyn Fn(&[T], &[T], Geom) -> Vec<T>>,
+    input_grad: Option<&InputGrad<T>>,
 ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
     let (h, w, c, cout, hp, wp, kc) = (g.h, g.w, g.c, g.cout, g.hp(), g.wp(), g.kc());
     if grad.len() != g.n * h * w * cout {
@@ -338,7 +341,7 @@ impl Same3x3 {
         x: &Tensor,
         w: &Tensor,
         grad: &Tensor,
-        input_grad: Option<&dyn Fn(&[T], &[T], Geom) -> Vec<T>>,
+        input_grad: Option<&InputGrad<T>>,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let g = Same3x3::geom(x.shape(), w.shape())?;
         let grad = grad.contiguous()?;
