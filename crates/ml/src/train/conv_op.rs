@@ -11,9 +11,12 @@
 //! padded grid (zero where the forward computed positions it then cut away):
 //! `∂W_dy = R[dy·wp ..]ᵀ · G` (the long pixel dimension split across threads) and
 //! `∂R[q] = Σ_dy G[q − dy·wp] · W_dyᵀ` (three accumulating gemm calls into row-shifted
-//! destinations), then each column tap is added back onto its input pixel. f32 and f64 run the
-//! same code; other types and GPU tensors take the plain tensor-op path
-//! ([`same3x3_plain`]), which the tests compare against.
+//! destinations), then each column tap is added back onto its input pixel. In f32 (training)
+//! the forward and `∂R` run instead as the inference pass's Winograd conv (`unet/winograd.rs`;
+//! `∂x` is the conv of `G` with the kernel turned by 180°), a quarter of their multiplies; the
+//! weights are transformed at every call, as they change at every step. f64 (the
+//! finite-difference checks) runs the taps; other types and GPU tensors take the plain
+//! tensor-op path ([`same3x3_plain`]), which the tests compare against.
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
