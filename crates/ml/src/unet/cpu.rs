@@ -98,10 +98,13 @@ pub(super) fn matmul_on(
     }
 }
 
-/// Buffers reused within one forward pass.
+/// Buffers reused within a forward pass and from one pass to the next.
 #[derive(Debug, Default)]
 pub(super) struct Pool {
     free: Vec<Vec<f32>>,
+    /// Buffers kept from the previous pass and not reused yet in this one: dropped at its end,
+    /// so the pool holds at most one pass's buffers (a pass at another batch size replaces them).
+    stale: Vec<Vec<f32>>,
 }
 
 impl Pool {
@@ -117,16 +120,31 @@ impl Pool {
     /// exactly that capacity (every pass asks for the same sizes in the same order), else the
     /// smallest free one that holds it without wasting more than half, else a new one.
     pub(super) fn take_dirty(&mut self, len: usize) -> Vec<f32> {
-        let fits = (0..self.free.len())
-            .filter(|&i| (len..=2 * len).contains(&self.free[i].capacity()))
-            .min_by_key(|&i| self.free[i].capacity());
-        let mut v = match fits {
-            Some(i) => self.free.swap_remove(i),
-            None => Vec::with_capacity(len),
+        let fits = |list: &Vec<Vec<f32>>| {
+            (0..list.len())
+                .filter(|&i| (len..=2 * len).contains(&list[i].capacity()))
+                .min_by_key(|&i| list[i].capacity())
+        };
+        let mut v = if let Some(i) = fits(&self.free) {
+            self.free.swap_remove(i)
+        } else if let Some(i) = fits(&self.stale) {
+            self.stale.swap_remove(i)
+        } else {
+            Vec::with_capacity(len)
         };
         v.truncate(len);
         v.resize(len, 0.0);
         v
+    }
+
+    /// Marks every free buffer as left over from an earlier pass.
+    fn start_pass(&mut self) {
+        self.stale.append(&mut self.free);
+    }
+
+    /// Drops the left-over buffers this pass did not reuse.
+    fn end_pass(&mut self) {
+        self.stale.clear();
     }
 
     pub(super) fn give(&mut self, v: Vec<f32>) {
@@ -426,7 +444,9 @@ impl Net {
             .lock()
             .map(|mut p| std::mem::take(&mut *p))
             .unwrap_or_default();
+        pool.start_pass();
         let acts = self.pass(x, capture, &mut pool);
+        pool.end_pass();
         if let Ok(mut kept) = self.pool.lock() {
             *kept = pool;
         }
