@@ -12,11 +12,12 @@
 //! `∂W_dy = R[dy·wp ..]ᵀ · G` (the long pixel dimension split across threads) and
 //! `∂R[q] = Σ_dy G[q − dy·wp] · W_dyᵀ` (three accumulating gemm calls into row-shifted
 //! destinations), then each column tap is added back onto its input pixel. In f32 (training)
-//! the forward and `∂R` run instead as the inference pass's Winograd conv (`unet/winograd.rs`;
-//! `∂x` is the conv of `G` with the kernel turned by 180°), a quarter of their multiplies; the
-//! weights are transformed at every call, as they change at every step. f64 (the
-//! finite-difference checks) runs the taps; other types and GPU tensors take the plain
-//! tensor-op path ([`same3x3_plain`]), which the tests compare against.
+//! all three run instead through the inference pass's Winograd transforms (`unet/winograd.rs`),
+//! a quarter of their multiplies: the forward and `∂x` (the conv of `G` with the kernel turned
+//! by 180°) as its conv, `∂W` as the conv's adjoint; the weights are transformed at every call,
+//! as they change at every step. f64 (the finite-difference checks) runs the taps; other types
+//! and GPU tensors take the plain tensor-op path ([`same3x3_plain`]), which the tests compare
+//! against.
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
@@ -186,30 +187,26 @@ fn forward<T: Float>(
     Ok(out)
 }
 
-/// ∂x before ReLU's derivative from (kernel, output gradient, sizes).
-type InputGrad<T> = dyn Fn(&[T], &[T], Geom) -> Vec<T>;
+/// ∂b: the output gradient summed over pixels.
+fn bias_grad<T: Float>(grad: &[T], g: Geom) -> Vec<T> {
+    let cout = g.cout;
+    let db = kernels::channel_sums(g.n * g.h * g.w, cout, |row, acc| {
+        for (a, &v) in acc.iter_mut().zip(&grad[row * cout..(row + 1) * cout]) {
+            *a += v.to_f64();
+        }
+    });
+    db.into_iter().map(T::from_f64).collect()
+}
 
-/// (∂x, ∂w, ∂b) for the output gradient `grad` (n, h, w, cout); ∂x through `input_grad`
-/// (given `wt`, `grad` and the geometry; before ReLU's derivative) when given, else through
-/// the tap matmuls.
-fn backward<T: Float>(
+/// (∂x before ReLU's derivative, ∂w) through the tap matmuls.
+fn tap_grads<T: Float>(
     x: &[T],
     wt: &[T],
     grad: &[T],
     g: Geom,
     relu_in: bool,
-    input_grad: Option<&InputGrad<T>>,
-) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
+) -> candle_core::Result<(Vec<T>, Vec<T>)> {
     let (h, w, c, cout, hp, wp, kc) = (g.h, g.w, g.c, g.cout, g.hp(), g.wp(), g.kc());
-    if grad.len() != g.n * h * w * cout {
-        return Err(kernels::err("3×3 conv: gradient size does not match"));
-    }
-    let db = kernels::channel_sums(g.n * h * w, cout, |row, acc| {
-        for (a, &v) in acc.iter_mut().zip(&grad[row * cout..(row + 1) * cout]) {
-            *a += v.to_f64();
-        }
-    });
-    let db = db.into_iter().map(T::from_f64).collect();
     let mut gp = kernels::take::<T>(g.total() * cout);
     gp.par_chunks_mut(wp * cout)
         .enumerate()
@@ -222,68 +219,69 @@ fn backward<T: Float>(
     let taps = fill_taps(x, g, relu_in);
     let dw = shifted_at_b(&taps, kc, &[0, wp, 2 * wp], &gp, cout, g.m())?;
     kernels::give(taps);
-    let mut dx = match input_grad {
-        Some(f) => {
-            kernels::give(gp);
-            f(wt, grad, g)
-        }
-        None => {
-            let mut dr = kernels::take::<T>(g.total() * kc);
-            for dy in 0..3 {
-                let lhs = Mat {
-                    data: &gp,
-                    rows: g.m(),
-                    cols: cout,
-                    rs: cout,
-                    cs: 1,
-                };
-                let rhs = Mat {
-                    data: &wt[dy * kc * cout..(dy + 1) * kc * cout],
-                    rows: cout,
-                    cols: kc,
-                    rs: 1,
-                    cs: cout,
-                };
-                gemm(&mut dr[dy * wp * kc..], kc, lhs, rhs, dy > 0, true)?;
-            }
-            kernels::give(gp);
-            let mut dx = vec![T::default(); g.n * h * w * c];
-            dx.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
-                let b = row / h;
-                let y = row % h;
-                for (j, o) in o.chunks_exact_mut(c).enumerate() {
-                    let r = (b * hp + y + 1) * wp + j + 1;
-                    for t in 0..3 {
-                        let src = &dr[(r - t) * kc + t * c..][..c];
-                        for (o, &s) in o.iter_mut().zip(src) {
-                            *o += s;
-                        }
-                    }
-                }
-            });
-            kernels::give(dr);
-            dx
-        }
-    };
-    if relu_in {
-        // ReLU's derivative as candle takes it: 1 where the input is ≥ 0.
-        let z = zero::<T>();
-        dx.par_chunks_mut(c.max(1) * 256)
-            .zip(x.par_chunks(c.max(1) * 256))
-            .for_each(|(o, xi)| {
-                for (o, &v) in o.iter_mut().zip(xi) {
-                    if v < z {
-                        *o = z;
-                    }
-                }
-            });
+    let mut dr = kernels::take::<T>(g.total() * kc);
+    for dy in 0..3 {
+        let lhs = Mat {
+            data: &gp,
+            rows: g.m(),
+            cols: cout,
+            rs: cout,
+            cs: 1,
+        };
+        let rhs = Mat {
+            data: &wt[dy * kc * cout..(dy + 1) * kc * cout],
+            rows: cout,
+            cols: kc,
+            rs: 1,
+            cs: cout,
+        };
+        gemm(&mut dr[dy * wp * kc..], kc, lhs, rhs, dy > 0, true)?;
     }
-    Ok((dx, dw, db))
+    kernels::give(gp);
+    let mut dx = vec![T::default(); g.n * h * w * c];
+    dx.par_chunks_mut(w * c).enumerate().for_each(|(row, o)| {
+        let b = row / h;
+        let y = row % h;
+        for (j, o) in o.chunks_exact_mut(c).enumerate() {
+            let r = (b * hp + y + 1) * wp + j + 1;
+            for t in 0..3 {
+                let src = &dr[(r - t) * kc + t * c..][..c];
+                for (o, &s) in o.iter_mut().zip(src) {
+                    *o += s;
+                }
+            }
+        }
+    });
+    kernels::give(dr);
+    Ok((dx, dw))
 }
 
-/// ∂x before ReLU's derivative, as the inference pass's Winograd conv.
-fn winograd_input_grad(wt: &[f32], grad: &[f32], g: Geom) -> Vec<f32> {
-    winograd::conv3x3_input_grad_f32(grad, (g.n, g.h, g.w, g.cout), wt, g.c)
+/// (∂x before ReLU's derivative, ∂w) as the Winograd conv's adjoints: ∂x is the conv of the
+/// output gradient with the kernel turned by 180°.
+fn winograd_grads(
+    x: &[f32],
+    wt: &[f32],
+    grad: &[f32],
+    g: Geom,
+    relu_in: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let dx = winograd::conv3x3_input_grad_f32(grad, (g.n, g.h, g.w, g.cout), wt, g.c);
+    let dw = winograd::conv3x3_weight_grad_f32(x, (g.n, g.h, g.w, g.c), relu_in, grad, g.cout);
+    (dx, dw)
+}
+
+/// ReLU's derivative as candle takes it (1 where the input is ≥ 0) applied to `dx`.
+fn relu_mask<T: Float>(dx: &mut [T], x: &[T], c: usize) {
+    let z = zero::<T>();
+    dx.par_chunks_mut(c.max(1) * 256)
+        .zip(x.par_chunks(c.max(1) * 256))
+        .for_each(|(o, xi)| {
+            for (o, &v) in o.iter_mut().zip(xi) {
+                if v < z {
+                    *o = z;
+                }
+            }
+        });
 }
 
 struct Same3x3 {
@@ -344,21 +342,27 @@ impl Same3x3 {
         x: &Tensor,
         w: &Tensor,
         grad: &Tensor,
-        input_grad: Option<&InputGrad<T>>,
+        grads: Grads<T>,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let g = Same3x3::geom(x.shape(), w.shape())?;
         let grad = grad.contiguous()?;
         let (sx, lx) = x.storage_and_layout();
         let (sw, lw) = w.storage_and_layout();
         let (sg, lg) = grad.storage_and_layout();
-        let (dx, dw, db) = backward(
+        let (x_, w_, grad_) = (
             slice::<T>(cpu_storage(&sx)?, lx)?,
             slice::<T>(cpu_storage(&sw)?, lw)?,
             slice::<T>(cpu_storage(&sg)?, lg)?,
-            g,
-            self.relu_in,
-            input_grad,
-        )?;
+        );
+        g.check(x_.len(), w_.len(), g.cout)?;
+        if grad_.len() != g.n * g.h * g.w * g.cout {
+            return Err(kernels::err("3×3 conv: gradient size does not match"));
+        }
+        let db = bias_grad(grad_, g);
+        let (mut dx, dw) = grads(x_, w_, grad_, g, self.relu_in)?;
+        if self.relu_in {
+            relu_mask(&mut dx, x_, g.c);
+        }
         Ok((
             kernels::tensor(dx, x.dims())?,
             kernels::tensor(dw, w.dims())?,
@@ -366,6 +370,10 @@ impl Same3x3 {
         ))
     }
 }
+
+/// (∂x before ReLU's derivative, ∂w) from (input, kernel, output gradient, sizes, ReLU on the
+/// input).
+type Grads<T> = fn(&[T], &[T], &[T], Geom, bool) -> candle_core::Result<(Vec<T>, Vec<T>)>;
 
 impl CustomOp3 for Same3x3 {
     fn name(&self) -> &'static str {
@@ -402,9 +410,11 @@ impl CustomOp3 for Same3x3 {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let t = std::time::Instant::now();
         let (dx, dw, db) = match x.dtype() {
-            // f32 (training) takes ∂x as a Winograd conv; f64 (the gradient checks) the taps.
-            DType::F32 => self.bwd_typed::<f32>(x, w, grad, Some(&winograd_input_grad))?,
-            DType::F64 => self.bwd_typed::<f64>(x, w, grad, None)?,
+            // f32 (training) takes the Winograd adjoints; f64 (the gradient checks) the taps.
+            DType::F32 => self.bwd_typed::<f32>(x, w, grad, |x, w, g, geom, relu| {
+                Ok(winograd_grads(x, w, g, geom, relu))
+            })?,
+            DType::F64 => self.bwd_typed::<f64>(x, w, grad, tap_grads::<f64>)?,
             _ => return Err(kernels::err("3×3 conv runs in f32 or f64")),
         };
         kernels::prof::add(kernels::prof::CONV_BWD, t);

@@ -77,7 +77,7 @@ fn check(
 #[test]
 fn conv3x3_matches_tensor_ops_in_value_and_gradient() {
     let mut rng = SplitMix::new(7);
-    for (h, w, c, cout) in [(7, 5, 3, 5), (9, 11, 13, 6), (1, 1, 2, 3)] {
+    for (h, w, c, cout) in [(7, 5, 3, 5), (9, 11, 13, 6), (1, 1, 2, 3), (18, 23, 16, 17)] {
         for relu_in in [false, true] {
             let x = random(&mut rng, &[3, h, w, c]);
             let k = random(&mut rng, &[9 * c, cout]);

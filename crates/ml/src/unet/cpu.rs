@@ -36,13 +36,50 @@ pub(super) fn matmul(
 
 /// [`matmul`] on all of rayon's threads or on the calling thread only (`all_threads` false:
 /// for callers that run many independent matmuls side by side).
-#[allow(unsafe_code)]
 pub(super) fn matmul_on(
     dst: &mut [f32],
     dst_rs: usize,
     lhs: &[f32],
     lhs_rs: usize,
     rhs: &[f32],
+    (m, k, n): (usize, usize, usize),
+    all_threads: bool,
+) {
+    let lhs = Strided {
+        data: lhs,
+        rs: lhs_rs,
+        cs: 1,
+    };
+    let rhs = Strided {
+        data: rhs,
+        rs: n,
+        cs: 1,
+    };
+    matmul_strided(dst, dst_rs, lhs, rhs, (m, k, n), all_threads);
+}
+
+/// A matrix operand: element (i, j) at `data[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+pub(super) struct Strided<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl Strided<'_> {
+    /// Whether every element of a `rows`×`cols` matrix lies inside `data`.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `dst` (m×n, rows `dst_rs` apart) = `lhs` (m×k) · `rhs` (k×n), any strides.
+#[allow(unsafe_code)]
+pub(super) fn matmul_strided(
+    dst: &mut [f32],
+    dst_rs: usize,
+    lhs: Strided,
+    rhs: Strided,
     (m, k, n): (usize, usize, usize),
     all_threads: bool,
 ) {
@@ -59,11 +96,8 @@ pub(super) fn matmul_on(
         }
         return;
     }
-    assert!(
-        lhs_rs >= k && lhs.len() >= (m - 1) * lhs_rs + k,
-        "matmul lhs too short"
-    );
-    assert!(rhs.len() >= k * n, "matmul rhs too short");
+    assert!(lhs.holds(m, k), "matmul lhs too short");
+    assert!(rhs.holds(k, n), "matmul rhs too short");
     let threads = rayon::current_num_threads();
     let parallelism = if all_threads && threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -71,8 +105,7 @@ pub(super) fn matmul_on(
         gemm::Parallelism::None
     };
     // SAFETY: the asserts above keep every element gemm reads or writes inside the three
-    // slices (strides: lhs (1, lhs_rs), rhs (1, n), dst (1, dst_rs)); `dst` is borrowed
-    // mutably, so it aliases neither input.
+    // slices (dst strides (1, dst_rs)); `dst` is borrowed mutably, so it aliases neither input.
     unsafe {
         gemm::gemm(
             m,
@@ -82,12 +115,12 @@ pub(super) fn matmul_on(
             1,
             dst_rs as isize,
             false,
-            lhs.as_ptr(),
-            1,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
             1.0,
             1.0,
             false,

@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::cpu::{matmul_on, Pool, Source};
+use super::cpu::{matmul_on, matmul_strided, Pool, Source, Strided};
 
 /// Channels handled together by the transforms (one or two SIMD registers).
 const L: usize = 8;
@@ -151,27 +151,17 @@ fn output_transform(m: &[[Lane; 6]; 6]) -> [[Lane; 4]; 4] {
     y
 }
 
-/// A 3×3 conv through [`transform_weights`]' `u` of the channel-wise concatenation of
-/// `sources` (`n` images of `h`×`w`, NHWC), then `+ bias`, `+ residual` (NHWC, `bias.len()`
-/// channels) and ReLU when asked. Returns the output, NHWC.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn conv3x3(
-    u: &[f32],
-    bias: &[f32],
-    cin: usize,
+/// The input transform Bᵀ d B of every 6×6 patch of the channel-wise concatenation of
+/// `sources` (`n` images of `h`×`w`, NHWC), one row of tiles per task: plane ξ holds every
+/// tile's ξ, `cin_p` floats per tile (the channels padded to whole lanes with zeros).
+fn transform_input(
     sources: &[Source],
+    cin_p: usize,
     (n, h, w): (usize, usize, usize),
-    residual: Option<&[f32]>,
-    relu: bool,
     pool: &mut Pool,
 ) -> Vec<f32> {
-    let cout = bias.len();
     let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
     let tiles = n * th * tw;
-    let cin_p = cin.div_ceil(L) * L;
-    let cout_p = cout.div_ceil(L) * L;
-
-    // Input transform, one row of tiles per task; plane ξ of `v` holds every tile's ξ.
     let mut v = pool.take_dirty(XI * tiles * cin_p);
     let mut groups: Vec<Vec<&mut [f32]>> = (0..n * th).map(|_| Vec::with_capacity(XI)).collect();
     for plane in v.chunks_exact_mut(tiles * cin_p) {
@@ -228,6 +218,31 @@ pub(super) fn conv3x3(
                 }
             }
         });
+
+    v
+}
+
+/// A 3×3 conv through [`transform_weights`]' `u` of the channel-wise concatenation of
+/// `sources` (`n` images of `h`×`w`, NHWC), then `+ bias`, `+ residual` (NHWC, `bias.len()`
+/// channels) and ReLU when asked. Returns the output, NHWC.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn conv3x3(
+    u: &[f32],
+    bias: &[f32],
+    cin: usize,
+    sources: &[Source],
+    (n, h, w): (usize, usize, usize),
+    residual: Option<&[f32]>,
+    relu: bool,
+    pool: &mut Pool,
+) -> Vec<f32> {
+    let cout = bias.len();
+    let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
+    let tiles = n * th * tw;
+    let cin_p = cin.div_ceil(L) * L;
+    let cout_p = cout.div_ceil(L) * L;
+
+    let v = transform_input(sources, cin_p, (n, h, w), pool);
 
     // The 36 products, each over all tiles.
     // The padding columns are never written: zeroed, so the output transform reads numbers.
@@ -372,6 +387,167 @@ pub(crate) fn conv3x3_input_grad_f32(
     )
 }
 
+/// A g (A 6×4, the adjoint of [`at`]) for one column or row of four lanes: six outputs.
+#[inline(always)]
+fn a(g: [&Lane; 4]) -> [Lane; 6] {
+    let [g0, g1, g2, g3] = g;
+    [
+        *g0,
+        lanes_op(g0, |l| g0[l] + g1[l] + g2[l] + g3[l]),
+        lanes_op(g0, |l| g0[l] - g1[l] + g2[l] - g3[l]),
+        lanes_op(g0, |l| g0[l] + 2.0 * g1[l] + 4.0 * g2[l] + 8.0 * g3[l]),
+        lanes_op(g0, |l| g0[l] - 2.0 * g1[l] + 4.0 * g2[l] - 8.0 * g3[l]),
+        *g3,
+    ]
+}
+
+/// A dY Aᵀ of every 4×4 tile of the output gradient `grad` (`n` images of `h`×`w`, `cout`
+/// channels, NHWC), laid out as [`transform_input`]'s planes with `cout_p` floats per tile.
+fn transform_output_grad(
+    grad: &[f32],
+    cout: usize,
+    cout_p: usize,
+    (n, h, w): (usize, usize, usize),
+    pool: &mut Pool,
+) -> Vec<f32> {
+    let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
+    let tiles = n * th * tw;
+    let mut gt = pool.take_dirty(XI * tiles * cout_p);
+    let mut groups: Vec<Vec<&mut [f32]>> = (0..n * th).map(|_| Vec::with_capacity(XI)).collect();
+    for plane in gt.chunks_exact_mut(tiles * cout_p) {
+        for (group, part) in groups.iter_mut().zip(plane.chunks_exact_mut(tw * cout_p)) {
+            group.push(part);
+        }
+    }
+    groups
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(tile_row, mut planes)| {
+            let (b, ti) = (tile_row / th, tile_row % th);
+            for tj in 0..tw {
+                for cb in (0..cout_p).step_by(L) {
+                    let lanes = cout.saturating_sub(cb).min(L);
+                    // The tile's 4×4 gradient, zero past the image and the channels.
+                    let mut d = [[[0f32; L]; 4]; 4];
+                    for (r, row) in d.iter_mut().enumerate() {
+                        let y = 4 * ti + r;
+                        if y >= h {
+                            break;
+                        }
+                        for (c, lane) in row.iter_mut().enumerate() {
+                            let x = 4 * tj + c;
+                            if x >= w {
+                                break;
+                            }
+                            let at = ((b * h + y) * w + x) * cout + cb;
+                            lane[..lanes].copy_from_slice(&grad[at..at + lanes]);
+                        }
+                    }
+                    let mut t = [[[0f32; L]; 4]; 6];
+                    for c in 0..4 {
+                        let col = a([&d[0][c], &d[1][c], &d[2][c], &d[3][c]]);
+                        for (i, v) in col.into_iter().enumerate() {
+                            t[i][c] = v;
+                        }
+                    }
+                    for (i, r) in t.iter().enumerate() {
+                        for (j, lane) in a([&r[0], &r[1], &r[2], &r[3]]).iter().enumerate() {
+                            planes[i * 6 + j][tj * cout_p + cb..][..L].copy_from_slice(lane);
+                        }
+                    }
+                }
+            }
+        });
+    gt
+}
+
+/// For the training ops: the gradient of [`conv3x3_f32`] with respect to its weight, `(9·c,
+/// cout)` as the weight is laid out, for the output gradient `grad` (n, h, w, cout): the
+/// adjoint of the Winograd conv, Gᵀ [Σ_tiles (Bᵀ d B) ⊙ (A dY Aᵀ)] G, the sum over tiles as
+/// 36 matmuls (channels in × tiles · tiles × channels out), a quarter of the direct form's
+/// multiplies.
+pub(crate) fn conv3x3_weight_grad_f32(
+    x: &[f32],
+    (n, h, w, c): (usize, usize, usize, usize),
+    relu_in: bool,
+    grad: &[f32],
+    cout: usize,
+) -> Vec<f32> {
+    let tiles = n * h.div_ceil(4) * w.div_ceil(4);
+    let cin_p = c.div_ceil(L) * L;
+    let cout_p = cout.div_ceil(L) * L;
+    let mut pool = Pool::default();
+    let source = Source {
+        data: x,
+        c,
+        relu: relu_in,
+    };
+    let v = transform_input(&[source], cin_p, (n, h, w), &mut pool);
+    let gt = transform_output_grad(grad, cout, cout_p, (n, h, w), &mut pool);
+    // ∂u per position ξ: (c × cout) = v_ξᵀ · gt_ξ, side by side, one thread each.
+    let mut du = vec![0f32; XI * c * cout];
+    du.par_chunks_mut((c * cout).max(1))
+        .enumerate()
+        .for_each(|(xi, du)| {
+            let lhs = Strided {
+                data: &v[xi * tiles * cin_p..],
+                rs: 1,
+                cs: cin_p,
+            };
+            let rhs = Strided {
+                data: &gt[xi * tiles * cout_p..],
+                rs: cout_p,
+                cs: 1,
+            };
+            matmul_strided(du, cout, lhs, rhs, (c, tiles, cout), false);
+        });
+    pool.give(v);
+    pool.give(gt);
+    // ∂g = Gᵀ ∂u G per channel pair: t[i][kx] = Σ_j ∂u[i][j] G[j][kx], then
+    // ∂g[ky][kx] = Σ_i G[i][ky] t[i][kx]; one input channel (nine kernel rows) per task.
+    let per_channel: Vec<Vec<f32>> = (0..c)
+        .into_par_iter()
+        .map(|ci| {
+            let du = |xi: usize| &du[(xi * c + ci) * cout..][..cout];
+            let mut t = vec![0f32; 6 * 3 * cout];
+            for i in 0..6 {
+                for (j, gj) in G.iter().enumerate() {
+                    for (kx, &coef) in gj.iter().enumerate() {
+                        if coef != 0.0 {
+                            let t = &mut t[(i * 3 + kx) * cout..][..cout];
+                            for (t, &v) in t.iter_mut().zip(du(i * 6 + j)) {
+                                *t += coef * v;
+                            }
+                        }
+                    }
+                }
+            }
+            let mut out = vec![0f32; 9 * cout];
+            for (i, gi) in G.iter().enumerate() {
+                for (ky, &coef) in gi.iter().enumerate() {
+                    if coef == 0.0 {
+                        continue;
+                    }
+                    for kx in 0..3 {
+                        let o = &mut out[(ky * 3 + kx) * cout..][..cout];
+                        for (o, &v) in o.iter_mut().zip(&t[(i * 3 + kx) * cout..][..cout]) {
+                            *o += coef * v;
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut dw = vec![0f32; 9 * c * cout];
+    for (ci, rows) in per_channel.iter().enumerate() {
+        for (tap, row) in rows.chunks_exact(cout.max(1)).enumerate() {
+            dw[(tap * c + ci) * cout..][..cout].copy_from_slice(row);
+        }
+    }
+    dw
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -488,6 +664,60 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn weight_grad_equals_the_direct_sum() {
+        for (n, h, w, c, cout, relu_in) in [
+            (2, 13, 10, 5, 9, true),
+            (1, 4, 4, 8, 8, false),
+            (1, 1, 1, 3, 2, false),
+            (3, 17, 22, 16, 17, true),
+        ] {
+            let x = act(4, n, h, w, c);
+            let grad = act(5, n, h, w, cout);
+            let got = conv3x3_weight_grad_f32(&x.data, (n, h, w, c), relu_in, &grad.data, cout);
+            // ∂w[(ky·3 + kx)·c + ci][co] = Σ_pixels x[y + ky − 1][x + kx − 1][ci] · grad[y][x][co].
+            let mut want = vec![0f64; 9 * c * cout];
+            for b in 0..n {
+                for y in 0..h {
+                    for xx in 0..w {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let (Some(sy), Some(sx)) =
+                                    ((y + ky).checked_sub(1), (xx + kx).checked_sub(1))
+                                else {
+                                    continue;
+                                };
+                                if sy >= h || sx >= w {
+                                    continue;
+                                }
+                                for ci in 0..c {
+                                    let mut v = x.data[((b * h + sy) * w + sx) * c + ci];
+                                    if relu_in {
+                                        v = v.max(0.0);
+                                    }
+                                    for co in 0..cout {
+                                        let g = grad.data[((b * h + y) * w + xx) * cout + co];
+                                        want[((ky * 3 + kx) * c + ci) * cout + co] +=
+                                            f64::from(v) * f64::from(g);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let scale = want.iter().fold(1f64, |m, v| m.max(v.abs()));
+            let worst = got
+                .iter()
+                .zip(&want)
+                .fold(0f64, |m, (g, w)| m.max((f64::from(*g) - w).abs()));
+            assert!(
+                worst <= 1e-5 * scale,
+                "{n}x{h}x{w} {c}->{cout}: worst {worst} of {scale}"
+            );
         }
     }
 }
