@@ -151,6 +151,22 @@ fn output_transform(m: &[[Lane; 6]; 6]) -> [[Lane; 4]; 4] {
     y
 }
 
+/// The planes of a transformed buffer (36 planes, each `tile_rows` rows of tiles of `row_len`
+/// floats) cut by row of tiles: per row, its part of each of the 36 planes, so that rows can
+/// be transformed in parallel.
+fn tile_rows(buf: &mut [f32], tile_rows: usize, row_len: usize) -> Vec<Vec<&mut [f32]>> {
+    let mut rows: Vec<Vec<&mut [f32]>> = (0..tile_rows).map(|_| Vec::with_capacity(XI)).collect();
+    if row_len == 0 || tile_rows == 0 {
+        return rows;
+    }
+    for plane in buf.chunks_exact_mut(tile_rows * row_len) {
+        for (row, part) in rows.iter_mut().zip(plane.chunks_exact_mut(row_len)) {
+            row.push(part);
+        }
+    }
+    rows
+}
+
 /// The input transform Bᵀ d B of every 6×6 patch of the channel-wise concatenation of
 /// `sources` (`n` images of `h`×`w`, NHWC), one row of tiles per task: plane ξ holds every
 /// tile's ξ, `cin_p` floats per tile (the channels padded to whole lanes with zeros).
@@ -163,13 +179,7 @@ fn transform_input(
     let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
     let tiles = n * th * tw;
     let mut v = pool.take_dirty(XI * tiles * cin_p);
-    let mut groups: Vec<Vec<&mut [f32]>> = (0..n * th).map(|_| Vec::with_capacity(XI)).collect();
-    for plane in v.chunks_exact_mut(tiles * cin_p) {
-        for (group, part) in groups.iter_mut().zip(plane.chunks_exact_mut(tw * cin_p)) {
-            group.push(part);
-        }
-    }
-    groups
+    tile_rows(&mut v, n * th, tw * cin_p)
         .into_par_iter()
         .enumerate()
         .for_each(|(tile_row, mut planes)| {
@@ -413,13 +423,7 @@ fn transform_output_grad(
     let (th, tw) = (h.div_ceil(4), w.div_ceil(4));
     let tiles = n * th * tw;
     let mut gt = pool.take_dirty(XI * tiles * cout_p);
-    let mut groups: Vec<Vec<&mut [f32]>> = (0..n * th).map(|_| Vec::with_capacity(XI)).collect();
-    for plane in gt.chunks_exact_mut(tiles * cout_p) {
-        for (group, part) in groups.iter_mut().zip(plane.chunks_exact_mut(tw * cout_p)) {
-            group.push(part);
-        }
-    }
-    groups
+    tile_rows(&mut gt, n * th, tw * cout_p)
         .into_par_iter()
         .enumerate()
         .for_each(|(tile_row, mut planes)| {
