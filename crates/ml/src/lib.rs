@@ -19,6 +19,7 @@ pub mod apply;
 pub mod device;
 pub mod keras;
 pub mod legacy;
+mod matmul;
 pub mod package;
 pub mod train;
 pub mod trainer;

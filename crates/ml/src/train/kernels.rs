@@ -1,10 +1,9 @@
 //! Plain-slice building blocks of the CPU training ops (`conv_op.rs`, `bn_op.rs`,
-//! `eltwise_op.rs`): the `gemm` crate's kernel (the one candle's CPU matmul and the inference
-//! pass in `unet/cpu.rs` call) behind a bounds-checked wrapper, a product `Aᵀ·B` over a very
-//! long shared dimension split across threads (gemm parallelises only over the output, which
-//! for a kernel gradient is a few thousand numbers), and access to a tensor's CPU slice without
-//! a copy. Generic over f32 (training) and f64 (the finite-difference gradient checks run the
-//! same code).
+//! `eltwise_op.rs`): the bounds-checked matmul (`crate::matmul`, shared with the inference
+//! pass), a product `Aᵀ·B` over a very long shared dimension split across threads (gemm
+//! parallelises only over the output, which for a kernel gradient is a few thousand numbers),
+//! and access to a tensor's CPU slice without a copy. Generic over f32 (training) and f64 (the
+//! finite-difference gradient checks run the same code).
 //!
 //! The ops' scratch buffers (tap matrices, padded products and gradients: several
 //! activations' worth per conv) come from a per-thread pool, kept while a network trains
@@ -15,6 +14,8 @@ use std::cell::RefCell;
 
 use candle_core::{CpuStorage, DType, Layout, Storage, Tensor, WithDType};
 use rayon::prelude::*;
+
+pub(crate) use crate::matmul::{gemm, Mat};
 
 /// The float types the training ops run in.
 pub(crate) trait Float: WithDType + Default {
@@ -177,90 +178,6 @@ pub(crate) fn supported(dtype: DType) -> bool {
 /// `T::from_f64(0.0)`, shorter.
 pub(crate) fn zero<T: Float>() -> T {
     T::from_f64(0.0)
-}
-
-/// A strided read-only matrix: element (i, j) at `data[i·rs + j·cs]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Mat<'a, T> {
-    pub data: &'a [T],
-    pub rows: usize,
-    pub cols: usize,
-    pub rs: usize,
-    pub cs: usize,
-}
-
-impl<T> Mat<'_, T> {
-    fn fits(&self) -> bool {
-        self.rows == 0
-            || self.cols == 0
-            || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
-    }
-}
-
-/// `dst` (rows = `lhs.rows`, cols = `rhs.cols`, row stride `dst_rs`, column stride 1)
-/// = [`dst` +] `lhs · rhs`, on rayon's threads when `parallel`.
-#[allow(unsafe_code)]
-pub(crate) fn gemm<T: Float>(
-    dst: &mut [T],
-    dst_rs: usize,
-    lhs: Mat<T>,
-    rhs: Mat<T>,
-    accumulate: bool,
-    parallel: bool,
-) -> candle_core::Result<()> {
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    if rhs.rows != k {
-        return Err(err("matmul inner sizes differ"));
-    }
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    let dst_fits = dst_rs >= n && (m - 1) * dst_rs + n <= dst.len();
-    if !dst_fits || !lhs.fits() || !rhs.fits() {
-        return Err(err("matmul operand past its buffer"));
-    }
-    if k == 0 {
-        if !accumulate {
-            for row in 0..m {
-                dst[row * dst_rs..row * dst_rs + n].fill(zero());
-            }
-        }
-        return Ok(());
-    }
-    let threads = rayon::current_num_threads();
-    let parallelism = if parallel && threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    let one = T::from_f64(1.0);
-    // SAFETY: the checks above keep every element gemm reads or writes inside the three
-    // slices (the largest offsets are (rows−1)·rs + (cols−1)·cs); `dst` is borrowed mutably,
-    // so it aliases neither input.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.cs as isize,
-            lhs.rs as isize,
-            rhs.data.as_ptr(),
-            rhs.cs as isize,
-            rhs.rs as isize,
-            one,
-            one,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-    Ok(())
 }
 
 /// `Σ_t a_tᵀ · b` for the three (or more) row-shifted views `a_t` of one matrix: with `a` of

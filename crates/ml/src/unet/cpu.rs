@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use super::graph::{self, ConvKind};
 use super::winograd;
+use crate::matmul::{gemm, Mat};
 
 /// `dst` (m×n, rows `dst_rs` apart) = `lhs` (m×k, rows `lhs_rs` apart) · `rhs` (k×n,
 /// row-major), on all of rayon's threads.
@@ -45,89 +46,34 @@ pub(super) fn matmul_on(
     (m, k, n): (usize, usize, usize),
     all_threads: bool,
 ) {
-    let lhs = Strided {
+    let lhs = Mat {
         data: lhs,
+        rows: m,
+        cols: k,
         rs: lhs_rs,
         cs: 1,
     };
-    let rhs = Strided {
+    let rhs = Mat {
         data: rhs,
+        rows: k,
+        cols: n,
         rs: n,
         cs: 1,
     };
-    matmul_strided(dst, dst_rs, lhs, rhs, (m, k, n), all_threads);
+    matmul_mat(dst, dst_rs, lhs, rhs, all_threads);
 }
 
-/// A matrix operand: element (i, j) at `data[i·rs + j·cs]`.
-#[derive(Clone, Copy)]
-pub(super) struct Strided<'a> {
-    pub data: &'a [f32],
-    pub rs: usize,
-    pub cs: usize,
-}
-
-impl Strided<'_> {
-    /// Whether every element of a `rows`×`cols` matrix lies inside `data`.
-    fn holds(&self, rows: usize, cols: usize) -> bool {
-        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
-    }
-}
-
-/// `dst` (m×n, rows `dst_rs` apart) = `lhs` (m×k) · `rhs` (k×n), any strides.
-#[allow(unsafe_code)]
-pub(super) fn matmul_strided(
+/// `dst` (rows `dst_rs` apart) = `lhs · rhs`, any strides. The sizes come from the network's
+/// own shapes, so operands that do not fit are a bug here: it stops with the reason.
+pub(super) fn matmul_mat(
     dst: &mut [f32],
     dst_rs: usize,
-    lhs: Strided,
-    rhs: Strided,
-    (m, k, n): (usize, usize, usize),
+    lhs: Mat<f32>,
+    rhs: Mat<f32>,
     all_threads: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(
-        dst_rs >= n && dst.len() >= (m - 1) * dst_rs + n,
-        "matmul dst too short"
-    );
-    if k == 0 {
-        for row in dst.chunks_mut(dst_rs).take(m) {
-            row[..n].fill(0.0);
-        }
-        return;
-    }
-    assert!(lhs.holds(m, k), "matmul lhs too short");
-    assert!(rhs.holds(k, n), "matmul rhs too short");
-    let threads = rayon::current_num_threads();
-    let parallelism = if all_threads && threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the asserts above keep every element gemm reads or writes inside the three
-    // slices (dst strides (1, dst_rs)); `dst` is borrowed mutably, so it aliases neither input.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            false,
-            lhs.data.as_ptr(),
-            lhs.cs as isize,
-            lhs.rs as isize,
-            rhs.data.as_ptr(),
-            rhs.cs as isize,
-            rhs.rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    if let Err(e) = gemm(dst, dst_rs, lhs, rhs, false, all_threads) {
+        panic!("CPU forward pass: {e}");
     }
 }
 

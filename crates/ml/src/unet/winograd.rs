@@ -16,7 +16,8 @@
 
 use rayon::prelude::*;
 
-use super::cpu::{matmul_on, matmul_strided, Pool, Source, Strided};
+use super::cpu::{matmul_mat, matmul_on, Pool, Source};
+use crate::matmul::Mat;
 
 /// Channels handled together by the transforms (one or two SIMD registers).
 const L: usize = 8;
@@ -493,17 +494,21 @@ pub(crate) fn conv3x3_weight_grad_f32(
     du.par_chunks_mut((c * cout).max(1))
         .enumerate()
         .for_each(|(xi, du)| {
-            let lhs = Strided {
+            let lhs = Mat {
                 data: &v[xi * tiles * cin_p..],
+                rows: c,
+                cols: tiles,
                 rs: 1,
                 cs: cin_p,
             };
-            let rhs = Strided {
+            let rhs = Mat {
                 data: &gt[xi * tiles * cout_p..],
+                rows: tiles,
+                cols: cout,
                 rs: cout_p,
                 cs: 1,
             };
-            matmul_strided(du, cout, lhs, rhs, (c, tiles, cout), false);
+            matmul_mat(du, cout, lhs, rhs, false);
         });
     pool.give(v);
     pool.give(gt);
