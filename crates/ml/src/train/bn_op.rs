@@ -9,10 +9,11 @@
 //! The batch moments are computed once, before the op, and travel with it to the backward.
 //! GPU tensors take the tensor-op path in `net.rs`.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, DType, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{self, channel_sums, cpu_storage, slice, Float};
+use super::kernels::{self, channel_sums, cpu_storage, prof, slice, Float};
+use super::typed_op::{Cpu, Input, TypedOp3};
 
 fn err(why: &str) -> candle_core::Error {
     candle_core::Error::Msg(format!("batch norm: {why}"))
@@ -49,11 +50,12 @@ struct BnTrain {
     inv: Vec<f64>,
 }
 
-impl BnTrain {
-    fn fwd_typed<T: Float>(
-        &self,
-        s: [(&CpuStorage, &Layout); 3],
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+impl TypedOp3 for BnTrain {
+    const NAME: &'static str = "batch-norm-train";
+    const WHAT: &'static str = "batch norm";
+    const PROF: [usize; 2] = [prof::BN_FWD, prof::BN_BWD];
+
+    fn fwd<T: Float>(&self, s: [Input; 3]) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = slice::<T>(s[0].0, s[0].1)?;
         let gamma = slice::<T>(s[1].0, s[1].1)?;
         let beta = slice::<T>(s[2].0, s[2].1)?;
@@ -79,10 +81,9 @@ impl BnTrain {
         Ok((T::storage(y), s[0].1.shape().clone()))
     }
 
-    fn bwd_typed<T: Float>(
+    fn bwd<T: Float>(
         &self,
-        x: &Tensor,
-        gamma: &Tensor,
+        [x, gamma, _beta]: [&Tensor; 3],
         grad: &Tensor,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let grad = grad.contiguous()?;
@@ -141,50 +142,6 @@ impl BnTrain {
     }
 }
 
-impl CustomOp3 for BnTrain {
-    fn name(&self) -> &'static str {
-        "batch-norm-train"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let s = [(s1, l1), (s2, l2), (s3, l3)];
-        let t = std::time::Instant::now();
-        let out = match s1 {
-            CpuStorage::F32(_) => self.fwd_typed::<f32>(s),
-            CpuStorage::F64(_) => self.fwd_typed::<f64>(s),
-            _ => Err(err("runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::BN_FWD, t);
-        out
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        gamma: &Tensor,
-        _beta: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let t = std::time::Instant::now();
-        let (dx, dgamma, dbeta) = match x.dtype() {
-            DType::F32 => self.bwd_typed::<f32>(x, gamma, grad)?,
-            DType::F64 => self.bwd_typed::<f64>(x, gamma, grad)?,
-            _ => return Err(err("runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::BN_BWD, t);
-        Ok((Some(dx), Some(dgamma), Some(dbeta)))
-    }
-}
-
 /// Normalised `x` (.., C) with batch statistics, and those statistics (mean, biased
 /// variance). CPU tensors in f32 or f64 only.
 pub(crate) fn bn_train(
@@ -211,7 +168,7 @@ pub(crate) fn bn_train(
         mean: mean.clone(),
         inv,
     };
-    let y = x.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+    let y = x.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, Cpu(op))?;
     Ok((y, mean, var))
 }
 

@@ -19,10 +19,11 @@
 //! and GPU tensors take the plain tensor-op path ([`same3x3_plain`]), which the tests compare
 //! against.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, DType, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{self, cpu_storage, gemm, shifted_at_b, slice, zero, Float, Mat};
+use super::kernels::{self, cpu_storage, gemm, prof, shifted_at_b, slice, zero, Float, Mat};
+use super::typed_op::{Cpu, Input, TypedOp3};
 use crate::unet::winograd;
 
 /// The tap matrix `R` of `x` (N, H, W, C).
@@ -306,10 +307,7 @@ impl Same3x3 {
         })
     }
 
-    fn fwd_typed<T: Float>(
-        &self,
-        s: [(&CpuStorage, &Layout); 3],
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn fwd_typed<T: Float>(&self, s: [Input; 3]) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = Same3x3::geom(s[0].1.shape(), s[1].1.shape())?;
         let y = forward(
             slice::<T>(s[0].0, s[0].1)?,
@@ -322,10 +320,7 @@ impl Same3x3 {
     }
 
     /// f32: the inference pass's Winograd conv (a quarter of the multiplies).
-    fn fwd_winograd(
-        &self,
-        s: [(&CpuStorage, &Layout); 3],
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn fwd_winograd(&self, s: [Input; 3]) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = Same3x3::geom(s[0].1.shape(), s[1].1.shape())?;
         let (x, wt, b) = (
             slice::<f32>(s[0].0, s[0].1)?,
@@ -375,50 +370,32 @@ impl Same3x3 {
 /// input).
 type Grads<T> = fn(&[T], &[T], &[T], Geom, bool) -> candle_core::Result<(Vec<T>, Vec<T>)>;
 
-impl CustomOp3 for Same3x3 {
-    fn name(&self) -> &'static str {
-        "same3x3-conv"
+impl TypedOp3 for Same3x3 {
+    const NAME: &'static str = "same3x3-conv";
+    const WHAT: &'static str = "3×3 conv";
+    const PROF: [usize; 2] = [prof::CONV_FWD, prof::CONV_BWD];
+
+    fn fwd<T: Float>(&self, s: [Input; 3]) -> candle_core::Result<(CpuStorage, Shape)> {
+        if T::DTYPE == DType::F32 {
+            self.fwd_winograd(s)
+        } else {
+            self.fwd_typed::<T>(s)
+        }
     }
 
-    fn cpu_fwd(
+    fn bwd<T: Float>(
         &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let s = [(s1, l1), (s2, l2), (s3, l3)];
-        let t = std::time::Instant::now();
-        let out = match s1 {
-            CpuStorage::F32(_) => self.fwd_winograd(s),
-            CpuStorage::F64(_) => self.fwd_typed::<f64>(s),
-            _ => Err(kernels::err("3×3 conv runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::CONV_FWD, t);
-        out
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
+        [x, w, _b]: [&Tensor; 3],
         grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let t = std::time::Instant::now();
-        let (dx, dw, db) = match x.dtype() {
-            // f32 (training) takes the Winograd adjoints; f64 (the gradient checks) the taps.
-            DType::F32 => self.bwd_typed::<f32>(x, w, grad, |x, w, g, geom, relu| {
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        // f32 (training) takes the Winograd adjoints; f64 (the gradient checks) the taps.
+        if T::DTYPE == DType::F32 {
+            self.bwd_typed::<f32>(x, w, grad, |x, w, g, geom, relu| {
                 Ok(winograd_grads(x, w, g, geom, relu))
-            })?,
-            DType::F64 => self.bwd_typed::<f64>(x, w, grad, tap_grads::<f64>)?,
-            _ => return Err(kernels::err("3×3 conv runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::CONV_BWD, t);
-        Ok((Some(dx), Some(dw), Some(db)))
+            })
+        } else {
+            self.bwd_typed::<T>(x, w, grad, tap_grads::<T>)
+        }
     }
 }
 
@@ -432,7 +409,7 @@ pub(crate) fn same3x3(
 ) -> candle_core::Result<Tensor> {
     if x.device().is_cpu() && kernels::supported(x.dtype()) {
         x.contiguous()?
-            .apply_op3(&w.contiguous()?, &b.contiguous()?, Same3x3 { relu_in })
+            .apply_op3(&w.contiguous()?, &b.contiguous()?, Cpu(Same3x3 { relu_in }))
     } else {
         same3x3_reference(x, w, b, relu_in)
     }

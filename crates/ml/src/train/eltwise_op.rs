@@ -5,20 +5,22 @@
 //! a cast and a product); here each is one output forward and one pass backward. f32 and f64;
 //! other types and GPU tensors take the tensor ops.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{self, cpu_storage, slice, zero, Float};
+use super::kernels::{self, cpu_storage, prof, slice, zero, Float};
+use super::typed_op::{Cpu, Input, TypedOp2};
 
 const CHUNK: usize = 1 << 14;
 
 struct AddRelu;
 
-impl AddRelu {
-    fn fwd_typed<T: Float>(
-        a: (&CpuStorage, &Layout),
-        b: (&CpuStorage, &Layout),
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+impl TypedOp2 for AddRelu {
+    const NAME: &'static str = "add-relu";
+    const WHAT: &'static str = "add";
+    const PROF: [usize; 2] = [prof::ELTWISE_FWD, prof::ELTWISE_BWD];
+
+    fn fwd<T: Float>(&self, a: Input, b: Input) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, y) = (slice::<T>(a.0, a.1)?, slice::<T>(b.0, b.1)?);
         if x.len() != y.len() {
             return Err(kernels::err("add: sizes differ"));
@@ -36,7 +38,12 @@ impl AddRelu {
         Ok((T::storage(out), a.1.shape().clone()))
     }
 
-    fn bwd_typed<T: Float>(a: &Tensor, b: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+    fn bwd<T: Float>(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
         let grad = grad.contiguous()?;
         let (sa, la) = a.storage_and_layout();
         let (sb, lb) = b.storage_and_layout();
@@ -61,54 +68,16 @@ impl AddRelu {
                     *o = if x + y >= z { g } else { z };
                 }
             });
-        kernels::tensor(out, a.dims())
-    }
-}
-
-impl CustomOp2 for AddRelu {
-    fn name(&self) -> &'static str {
-        "add-relu"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let t = std::time::Instant::now();
-        let out = match s1 {
-            CpuStorage::F32(_) => AddRelu::fwd_typed::<f32>((s1, l1), (s2, l2)),
-            CpuStorage::F64(_) => AddRelu::fwd_typed::<f64>((s1, l1), (s2, l2)),
-            _ => Err(kernels::err("add runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::ELTWISE_FWD, t);
-        out
-    }
-
-    fn bwd(
-        &self,
-        a: &Tensor,
-        b: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let t = std::time::Instant::now();
-        let g = match a.dtype() {
-            DType::F32 => AddRelu::bwd_typed::<f32>(a, b, grad)?,
-            DType::F64 => AddRelu::bwd_typed::<f64>(a, b, grad)?,
-            _ => return Err(kernels::err("add runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::ELTWISE_BWD, t);
-        Ok((Some(g.clone()), Some(g)))
+        // ∂(a + b)/∂a = ∂(a + b)/∂b.
+        let g = kernels::tensor(out, a.dims())?;
+        Ok((g.clone(), g))
     }
 }
 
 /// `relu(a + b)`, same shapes.
 pub(crate) fn add_relu(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     if a.device().is_cpu() && kernels::supported(a.dtype()) && a.dims() == b.dims() {
-        a.contiguous()?.apply_op2(&b.contiguous()?, AddRelu)
+        a.contiguous()?.apply_op2(&b.contiguous()?, Cpu(AddRelu))
     } else {
         (a + b)?.relu()
     }
@@ -116,11 +85,12 @@ pub(crate) fn add_relu(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
 
 struct CatRelu;
 
-impl CatRelu {
-    fn fwd_typed<T: Float>(
-        a: (&CpuStorage, &Layout),
-        b: (&CpuStorage, &Layout),
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+impl TypedOp2 for CatRelu {
+    const NAME: &'static str = "concat-relu";
+    const WHAT: &'static str = "concat";
+    const PROF: [usize; 2] = [prof::ELTWISE_FWD, prof::ELTWISE_BWD];
+
+    fn fwd<T: Float>(&self, a: Input, b: Input) -> candle_core::Result<(CpuStorage, Shape)> {
         let (skip, y) = (slice::<T>(a.0, a.1)?, slice::<T>(b.0, b.1)?);
         let (n, h, w, ca) = a.1.shape().dims4()?;
         let cb = b.1.shape().dim(3)?;
@@ -145,7 +115,8 @@ impl CatRelu {
         Ok((T::storage(out), Shape::from((n, h, w, c))))
     }
 
-    fn bwd_typed<T: Float>(
+    fn bwd<T: Float>(
+        &self,
         a: &Tensor,
         b: &Tensor,
         grad: &Tensor,
@@ -189,51 +160,11 @@ impl CatRelu {
     }
 }
 
-impl CustomOp2 for CatRelu {
-    fn name(&self) -> &'static str {
-        "concat-relu"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let t = std::time::Instant::now();
-        let out = match s1 {
-            CpuStorage::F32(_) => CatRelu::fwd_typed::<f32>((s1, l1), (s2, l2)),
-            CpuStorage::F64(_) => CatRelu::fwd_typed::<f64>((s1, l1), (s2, l2)),
-            _ => Err(kernels::err("concat runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::ELTWISE_FWD, t);
-        out
-    }
-
-    fn bwd(
-        &self,
-        a: &Tensor,
-        b: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let t = std::time::Instant::now();
-        let (da, db) = match a.dtype() {
-            DType::F32 => CatRelu::bwd_typed::<f32>(a, b, grad)?,
-            DType::F64 => CatRelu::bwd_typed::<f64>(a, b, grad)?,
-            _ => return Err(kernels::err("concat runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::ELTWISE_BWD, t);
-        Ok((Some(da), Some(db)))
-    }
-}
-
 /// `concat(skip, relu(y))` along the last axis of two NHWC tensors of the same N, H, W.
 pub(crate) fn cat_relu(skip: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
     let same_grid = skip.rank() == 4 && y.rank() == 4 && skip.dims()[..3] == y.dims()[..3];
     if skip.device().is_cpu() && kernels::supported(skip.dtype()) && same_grid {
-        skip.contiguous()?.apply_op2(&y.contiguous()?, CatRelu)
+        skip.contiguous()?.apply_op2(&y.contiguous()?, Cpu(CatRelu))
     } else {
         Tensor::cat(&[skip, &y.relu()?], 3)
     }

@@ -20,6 +20,7 @@ pub mod net;
 mod patch_op;
 pub mod reference;
 mod rng;
+mod typed_op;
 pub mod weights;
 
 use std::time::Instant;

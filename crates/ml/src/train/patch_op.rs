@@ -12,10 +12,11 @@
 //! padding) get the bias only. Backward gathers `G` back into that block layout `G'`:
 //! `∂W = Xᵀ·G'`, `∂X = G'·Wᵀ`. f32 and f64; GPU tensors take the tensor ops.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::{self, cpu_storage, gemm, shifted_at_b, slice, Float, Mat};
+use super::kernels::{self, cpu_storage, gemm, prof, shifted_at_b, slice, Float, Mat};
+use super::typed_op::{Cpu, Input, TypedOp3};
 
 /// Per-channel sums of `g` (rows of `c`) as `T`.
 fn bias_grad<T: Float>(g: &[T], c: usize) -> Vec<T> {
@@ -204,11 +205,12 @@ struct PatchConv {
     k: usize,
 }
 
-impl PatchConv {
-    fn fwd_typed<T: Float>(
-        &self,
-        s: [(&CpuStorage, &Layout); 3],
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+impl TypedOp3 for PatchConv {
+    const NAME: &'static str = "patch-conv";
+    const WHAT: &'static str = "patch conv";
+    const PROF: [usize; 2] = [prof::PATCH_FWD, prof::PATCH_BWD];
+
+    fn fwd<T: Float>(&self, s: [Input; 3]) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = PatchGeom::new(s[0].1.shape(), s[1].1.shape(), self.k)?;
         let y = patch_forward(
             slice::<T>(s[0].0, s[0].1)?,
@@ -219,10 +221,9 @@ impl PatchConv {
         Ok((T::storage(y), Shape::from((g.n, g.ho(), g.wo(), g.cout))))
     }
 
-    fn bwd_typed<T: Float>(
+    fn bwd<T: Float>(
         &self,
-        x: &Tensor,
-        w: &Tensor,
+        [x, w, _b]: [&Tensor; 3],
         grad: &Tensor,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let g = PatchGeom::new(x.shape(), w.shape(), self.k)?;
@@ -244,50 +245,6 @@ impl PatchConv {
     }
 }
 
-impl CustomOp3 for PatchConv {
-    fn name(&self) -> &'static str {
-        "patch-conv"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let s = [(s1, l1), (s2, l2), (s3, l3)];
-        let t = std::time::Instant::now();
-        let out = match s1 {
-            CpuStorage::F32(_) => self.fwd_typed::<f32>(s),
-            CpuStorage::F64(_) => self.fwd_typed::<f64>(s),
-            _ => Err(kernels::err("patch conv runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::PATCH_FWD, t);
-        out
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let t = std::time::Instant::now();
-        let (dx, dw, db) = match x.dtype() {
-            DType::F32 => self.bwd_typed::<f32>(x, w, grad)?,
-            DType::F64 => self.bwd_typed::<f64>(x, w, grad)?,
-            _ => return Err(kernels::err("patch conv runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::PATCH_BWD, t);
-        Ok((Some(dx), Some(dw), Some(db)))
-    }
-}
-
 /// Kernel = stride = `k`, 'valid': `x` (N, H, W, C), `w` (k·k·C, C_out), `b` (C_out).
 pub(crate) fn patch_conv(
     x: &Tensor,
@@ -297,7 +254,7 @@ pub(crate) fn patch_conv(
 ) -> candle_core::Result<Tensor> {
     if x.device().is_cpu() && kernels::supported(x.dtype()) {
         x.contiguous()?
-            .apply_op3(&w.contiguous()?, &b.contiguous()?, PatchConv { k })
+            .apply_op3(&w.contiguous()?, &b.contiguous()?, Cpu(PatchConv { k }))
     } else {
         crate::unet::graph::patch_conv(x, w, b, k)
     }
@@ -356,11 +313,14 @@ impl UpConv {
             out_w: self.out_w,
         })
     }
+}
 
-    fn fwd_typed<T: Float>(
-        &self,
-        s: [(&CpuStorage, &Layout); 3],
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+impl TypedOp3 for UpConv {
+    const NAME: &'static str = "transposed-conv";
+    const WHAT: &'static str = "transposed conv";
+    const PROF: [usize; 2] = [prof::PATCH_FWD, prof::PATCH_BWD];
+
+    fn fwd<T: Float>(&self, s: [Input; 3]) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.geom(s[0].1.shape(), s[1].1.shape())?;
         let x = slice::<T>(s[0].0, s[0].1)?;
         let wt = slice::<T>(s[1].0, s[1].1)?;
@@ -406,10 +366,9 @@ impl UpConv {
         Ok((T::storage(out), Shape::from((g.n, g.out_h, g.out_w, cout))))
     }
 
-    fn bwd_typed<T: Float>(
+    fn bwd<T: Float>(
         &self,
-        x: &Tensor,
-        w: &Tensor,
+        [x, w, _b]: [&Tensor; 3],
         grad: &Tensor,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let g = self.geom(x.shape(), w.shape())?;
@@ -462,50 +421,6 @@ impl UpConv {
     }
 }
 
-impl CustomOp3 for UpConv {
-    fn name(&self) -> &'static str {
-        "transposed-conv"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let s = [(s1, l1), (s2, l2), (s3, l3)];
-        let t = std::time::Instant::now();
-        let out = match s1 {
-            CpuStorage::F32(_) => self.fwd_typed::<f32>(s),
-            CpuStorage::F64(_) => self.fwd_typed::<f64>(s),
-            _ => Err(kernels::err("transposed conv runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::PATCH_FWD, t);
-        out
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        _b: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let t = std::time::Instant::now();
-        let (dx, dw, db) = match x.dtype() {
-            DType::F32 => self.bwd_typed::<f32>(x, w, grad)?,
-            DType::F64 => self.bwd_typed::<f64>(x, w, grad)?,
-            _ => return Err(kernels::err("transposed conv runs in f32 or f64")),
-        };
-        kernels::prof::add(kernels::prof::PATCH_BWD, t);
-        Ok((Some(dx), Some(dw), Some(db)))
-    }
-}
-
 /// Transposed conv with kernel = stride = `k`: `x` (N, H, W, C_in), `w` (C_in, k·k·C_out,
 /// columns (kernel row, kernel column, output channel)), `b` (C_out), output
 /// (N, out_rows, out_cols, C_out) with out_rows ≥ k·H, out_cols ≥ k·W.
@@ -523,7 +438,7 @@ pub(crate) fn up_conv(
             out_w: out_cols,
         };
         x.contiguous()?
-            .apply_op3(&w.contiguous()?, &b.contiguous()?, op)
+            .apply_op3(&w.contiguous()?, &b.contiguous()?, Cpu(op))
     } else {
         up_conv_plain(x, w, b, k, (out_rows, out_cols))
     }
