@@ -50,6 +50,11 @@ pub struct TrainArgs {
     /// Largest network input (px); the resolution is coarsened to fit the field of view.
     #[arg(long, default_value_t = 256)]
     max_input_px: usize,
+    /// Split the legs as the original's Thigh and Leg models do: ROIs named `<muscle>_R` and
+    /// `<muscle>_L` train one class, each slice gives one mirrored crop per leg, and the
+    /// model segments both legs with `_R`/`_L` names.
+    #[arg(long)]
+    split_laterality: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Licence written into the manifest.
@@ -121,6 +126,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode, Error> {
         seed: args.seed,
         name: args.name.clone(),
         max_input_px: args.max_input_px,
+        split_laterality: args.split_laterality,
         licence: args.licence.clone(),
         description: args.description.clone(),
     };
@@ -142,8 +148,14 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode, Error> {
         };
         eprintln!("{}: {} slices ({role})", b.name, b.slices);
     }
+    let split = if args.split_laterality {
+        let canvas = package.manifest.preprocessing.canvas_px;
+        format!(", one crop per leg of a {canvas} x {canvas} px canvas")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "model: {} labels, {} x {} px at {:.3} mm",
+        "model: {} labels, {} x {} px at {:.3} mm{split}",
         report.labels.len(),
         report.crop_px[0],
         report.crop_px[1],

@@ -86,6 +86,80 @@ fn trains_a_package_from_bundles() {
 }
 
 #[test]
+fn trains_a_split_model_that_segments_both_legs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bundles");
+    std::fs::create_dir_all(&data).unwrap();
+    for seed in 1..=2 {
+        let mut spec = PhantomSpec::thigh(3, Domain::a(), seed);
+        spec.rows = 128;
+        spec.cols = 128;
+        spec.spacing_mm = [3.5, 3.5, 5.0];
+        let p = generate(&spec).unwrap();
+        export_bundle(
+            &data.join(format!("phantom_{seed}.npz")),
+            &p.volume,
+            &p.masks,
+            None,
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("model");
+    let run = Command::new(env!("CARGO_BIN_EXE_dafne"))
+        .arg("train")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .args(["--split-laterality", "--epochs", "1", "--base-width", "4"])
+        .args(["--levels", "3", "--validation-fraction", "0.5"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "dafne train failed: {stderr}");
+    // 128 px at 3.5 mm: the canvas; the crop ceil(128 · 250 / 432) = 75 px.
+    assert!(
+        stderr.contains(
+            "12 labels, 75 x 75 px at 3.500 mm, one crop per leg of a 128 x 128 px canvas"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("phantom_2.npz: 3 slices (training)"),
+        "{stderr}"
+    );
+    let manifest = dafne_ml::Package::read_manifest(&out).unwrap();
+    assert!(manifest.preprocessing.split_laterality);
+    assert_eq!(manifest.labels.len(), 12);
+    assert!(manifest.labels.iter().all(|l| !l.name.ends_with("_R")));
+    assert_eq!(manifest.provenance.details["training_crops"], "6");
+
+    // The package segments as a split model: every ROI it writes is named by its side.
+    let input = data.join("phantom_1.npz");
+    let seg_out = dir.path().join("seg");
+    let run = Command::new(env!("CARGO_BIN_EXE_dafne"))
+        .arg("segment")
+        .arg(&input)
+        .arg("--model")
+        .arg(&out)
+        .arg("--out")
+        .arg(&seg_out)
+        .args(["--slices", "1:2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "dafne segment failed: {stderr}");
+    let names: Vec<String> = std::fs::read_dir(&seg_out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.is_empty(), "{stderr}");
+    assert!(
+        names.iter().all(|n| n.contains("_R.") || n.contains("_L.")),
+        "{names:?}"
+    );
+}
+
+#[test]
 fn refuses_a_folder_without_bundles() {
     let dir = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_dafne"))

@@ -7,8 +7,9 @@
 //! trains on 2 CPU cores and stays ~2 MB. Training: the original's weighted loss, Adam
 //! (amsgrad), BatchNorm in training mode, early stopping on the validation phantom, then the
 //! BatchNorm statistics set to the training crops'; 8 validation crops are shipped as the
-//! package's reference set (checked by incremental learning). `dafne train` makes single-crop models
-//! only (as the original's trainer), hence this example.
+//! package's reference set (checked by incremental learning). `dafne train --split-laterality`
+//! trains the same kind of model from bundles; this example keeps the demo model's exact
+//! recipe (phantom seeds, grid, reference set) reproducible.
 //!
 //! Run: `cargo run -p dafne-ml --example make_demo_model -- --out DIR
 //! [--epochs N] [--train-seeds 12,13,14] [--val-seed 11] [--slices 16] [--width 8]`.
@@ -131,7 +132,7 @@ fn crops(manifest: &Manifest, seed: u64, slices: usize) -> Res<Vec<TrainCrop>> {
         }
     }
     let pairs: Vec<_> = images.iter().zip(&classes).collect();
-    let (crops, _) = training_crops(manifest, &pairs, true, &dafne_core::NoProgress)?;
+    let (crops, _) = training_crops(manifest, &pairs, &dafne_core::NoProgress)?;
     Ok(crops)
 }
 

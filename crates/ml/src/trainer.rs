@@ -5,7 +5,9 @@
 //! As the original: common resolution = median in-plane resolution, size = largest field of
 //! view at it capped at 256 px (the resolution coarsened), labels = sorted union of the masks
 //! (one class per ROI name, so `_L`/`_R` ROIs stay separate classes and the package does not
-//! split sides), datasets with at most half the labels dropped, the first 20 % of the datasets
+//! split sides; with [`TrainerOptions::split_laterality`], beyond the original's trainer, the
+//! model splits the legs as its Thigh and Leg models do: one class per muscle, two mirrored
+//! crops per slice, see [`data`]), datasets with at most half the labels dropped, the first 20 % of the datasets
 //! (10 % from 10 on) for validation, Adam (amsgrad) lr 0.009765 batch 5 with the weighted loss,
 //! early stopping on the validation loss (patience, minimum epochs) keeping the best weights;
 //! then, unlike the original, the BatchNorm moving statistics are set to the training crops'
@@ -77,6 +79,10 @@ pub struct TrainerOptions {
     pub name: String,
     /// Cap on the network input (the original: 256 px).
     pub max_input_px: usize,
+    /// Split the legs as the original's Thigh and Leg models do (ROIs `<class>_R`/`_L`, one
+    /// mirrored crop per leg); off: one crop per slice, one class per ROI (the original's
+    /// trainer).
+    pub split_laterality: bool,
     /// Written into the manifest.
     pub licence: String,
     pub description: String,
@@ -97,6 +103,7 @@ impl Default for TrainerOptions {
             seed: 0,
             name: "New model".into(),
             max_input_px: MAX_INPUT_PX,
+            split_laterality: false,
             licence: "unspecified".into(),
             description: String::new(),
         }
@@ -139,15 +146,15 @@ pub fn default_incremental_learning() -> IncrementalLearning {
     }
 }
 
-/// The preprocessing of a trained model of `size_px` at `resolution_mm`.
-pub fn trainer_preprocessing(resolution_mm: f64, size_px: usize) -> Preprocessing {
+/// The preprocessing of a model trained on what `info` describes.
+pub fn trainer_preprocessing(info: &ModelInfo) -> Preprocessing {
     Preprocessing {
-        resolution_mm,
-        canvas_px: size_px,
-        crop_px: [size_px, size_px],
+        resolution_mm: info.resolution_mm,
+        canvas_px: info.canvas_px,
+        crop_px: [info.size_px, info.size_px],
         normalise_max: 600.0,
         bias_correction: Some(TRAINER_BIAS_CORRECTION),
-        split_laterality: false,
+        split_laterality: info.split_laterality,
         orientation: "axial".into(),
     }
 }
@@ -222,7 +229,7 @@ pub fn recalibrate_package(
     for path in bundles {
         let d = data::read_dataset(path)?;
         for z in 0..d.slices.len() {
-            crops.extend(data::slice_crop(
+            crops.extend(data::slice_crops(
                 &d,
                 z,
                 &labels,
@@ -264,9 +271,9 @@ pub fn train_from_bundles(
         progress.report(i as u64, bundles.len() as u64, "reading bundles");
         datasets.push(data::read_dataset(path)?);
     }
-    let info = model_info(&datasets, opts.max_input_px)?;
+    let info = model_info(&datasets, opts.max_input_px, opts.split_laterality)?;
     let size = info.size_px;
-    let pre = trainer_preprocessing(info.resolution_mm, size);
+    let pre = trainer_preprocessing(&info);
     let classes = info.labels.len() + 1;
     let cfg = Config {
         res_convs: opts.res_convs,
@@ -287,19 +294,22 @@ pub fn train_from_bundles(
     for (k, &i) in info.kept.iter().enumerate() {
         let d = &datasets[i];
         let mut crops = Vec::new();
+        let mut slices = 0;
         // One slice at a time, so cancel and progress come between slices.
         for z in 0..d.slices.len() {
             if progress.cancelled() {
                 return Err(MlError::Cancelled);
             }
             progress.report(done, total_slices as u64, "preparing slices");
-            crops.extend(data::slice_crop(d, z, &info.labels, &pre)?);
+            let of_slice = data::slice_crops(d, z, &info.labels, &pre)?;
+            slices += usize::from(!of_slice.is_empty());
+            crops.extend(of_slice);
             done += 1;
         }
         let validation = k < n_val;
         uses.push(BundleUse {
             name: d.name.clone(),
-            slices: crops.len(),
+            slices,
             validation,
         });
         if validation {
@@ -310,10 +320,20 @@ pub fn train_from_bundles(
     }
     progress.report(done, total_slices as u64, "preparing slices");
     if train.is_empty() {
-        return Err(MlError::Input {
-            why: "no training slice has more than half the labels drawn".into(),
-        });
+        let why = if opts.split_laterality {
+            "no training slice has more than half the labels drawn and two legs to split"
+        } else {
+            "no training slice has more than half the labels drawn"
+        };
+        return Err(MlError::Input { why: why.into() });
     }
+    let slices_of = |validation: bool| -> usize {
+        uses.iter()
+            .filter(|u| u.validation == validation)
+            .map(|u| u.slices)
+            .sum()
+    };
+    let (training_slices, validation_slices) = (slices_of(false), slices_of(true));
 
     let il = default_incremental_learning();
     let device = Device::Cpu;
@@ -358,8 +378,11 @@ pub fn train_from_bundles(
         .filter_map(|e| Some((e.epoch, e.val_loss?)))
         .min_by(|a, b| a.1.total_cmp(&b.1));
     let mut details = BTreeMap::new();
-    details.insert("training_slices".into(), train.len().to_string());
-    details.insert("validation_slices".into(), val.len().to_string());
+    details.insert("training_slices".into(), training_slices.to_string());
+    details.insert("validation_slices".into(), validation_slices.to_string());
+    if opts.split_laterality {
+        details.insert("training_crops".into(), train.len().to_string());
+    }
     details.insert("epochs_run".into(), epochs.len().to_string());
     if let Some((epoch, loss)) = best {
         details.insert("best_epoch".into(), epoch.to_string());
@@ -369,7 +392,7 @@ pub fn train_from_bundles(
     details.insert(
         "trainer".into(),
         format!(
-            "base_width {} levels {} res_convs {} batch {} lr {} patience {} min_epochs {} max_epochs {}",
+            "base_width {} levels {} res_convs {} batch {} lr {} patience {} min_epochs {} max_epochs {} split_laterality {}",
             opts.base_width,
             opts.levels,
             opts.res_convs,
@@ -377,7 +400,8 @@ pub fn train_from_bundles(
             opts.learning_rate,
             opts.patience,
             opts.min_epochs,
-            opts.max_epochs
+            opts.max_epochs,
+            opts.split_laterality
         ),
     );
     if !dropped.is_empty() {
@@ -423,8 +447,8 @@ pub fn train_from_bundles(
         epochs,
         bundles: uses,
         dropped,
-        training_slices: train.len(),
-        validation_slices: val.len(),
+        training_slices,
+        validation_slices,
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok((Package { manifest, weights }, report))

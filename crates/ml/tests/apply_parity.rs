@@ -183,7 +183,7 @@ fn crops_and_labels_from_the_original_canvas() {
         pre.bias_correction = None;
         for case in ["t1", "synthetic"] {
             let image = input(case);
-            let prepared = prepare_slice(&pre, &image, true, Side::Both)
+            let prepared = prepare_slice(&pre, &image, Side::Both)
                 .unwrap()
                 .with_corrected(canvas(case))
                 .unwrap();
@@ -243,8 +243,7 @@ fn end_to_end_with_our_bias_correction() {
     for case in ["t1", "synthetic"] {
         let image = input(case);
         // N4 runs once per canvas: both models and both namings share it.
-        let prepared =
-            prepare_slice(&thigh.manifest.preprocessing, &image, true, Side::Both).unwrap();
+        let prepared = prepare_slice(&thigh.manifest.preprocessing, &image, Side::Both).unwrap();
         let diff = prepared
             .corrected()
             .iter()
@@ -254,7 +253,7 @@ fn end_to_end_with_our_bias_correction() {
         println!("{case}: our bias-corrected canvas vs the original's: max |diff| {diff:.3e}");
         let mut leg_pre = leg.manifest.preprocessing.clone();
         leg_pre.bias_correction = None;
-        let leg_prepared = prepare_slice(&leg_pre, &image, true, Side::Both)
+        let leg_prepared = prepare_slice(&leg_pre, &image, Side::Both)
             .unwrap()
             .with_corrected(prepared.corrected().to_vec())
             .unwrap();
@@ -309,7 +308,7 @@ fn end_to_end_with_our_bias_correction() {
 fn crop_labels_and_paste_back_are_inverse() {
     let pkg = package("thigh_narrow8");
     let image = input("synthetic");
-    let prepared = prepare_slice(&pkg.manifest.preprocessing, &image, true, Side::Both)
+    let prepared = prepare_slice(&pkg.manifest.preprocessing, &image, Side::Both)
         .unwrap()
         .with_corrected(canvas("synthetic"))
         .unwrap();

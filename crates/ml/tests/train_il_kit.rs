@@ -134,7 +134,7 @@ fn our_il_step_moves_the_weights_like_the_originals() {
         })
         .collect();
     let slices: Vec<_> = corrections.iter().map(|c| &c.image).zip(&classes).collect();
-    let (mut crops, used) = training_crops(&manifest, &slices, true, &NoProgress).unwrap();
+    let (mut crops, used) = training_crops(&manifest, &slices, &NoProgress).unwrap();
     assert_eq!((crops.len(), used), (6, 3));
     crops.truncate(5);
     let il = manifest.incremental_learning.clone().unwrap();

@@ -94,7 +94,7 @@ fn base() -> &'static Package {
             .map(|c| correction_labels(&manifest, c).unwrap().unwrap())
             .collect();
         let slices: Vec<_> = corrections.iter().map(|c| &c.image).zip(&classes).collect();
-        let (crops, _) = training_crops(&manifest, &slices, true, &NoProgress).unwrap();
+        let (crops, _) = training_crops(&manifest, &slices, &NoProgress).unwrap();
         let mut net = TrainableUnet::new_random(&cfg, 3, &Device::Cpu).unwrap();
         let mut o = FitOptions::incremental(manifest.incremental_learning.as_ref().unwrap(), 1);
         o.epochs = 40;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use dafne_core::{NoProgress, Progress};
 use dafne_io::masks::export_bundle;
-use dafne_ml::trainer::data::{read_dataset, slice_crop};
+use dafne_ml::trainer::data::{read_dataset, slice_crops};
 use dafne_ml::trainer::{
     bundle_paths, model_info, train_from_bundles, trainer_preprocessing, TrainerOptions,
 };
@@ -39,7 +39,7 @@ fn reads_the_originals_bundles() {
     let names: Vec<&str> = d.masks.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"Muscle é"), "{names:?}");
     assert!(names.contains(&"Vastus Lateralis_R"), "{names:?}");
-    let info = model_info(&[d], 256).unwrap();
+    let info = model_info(&[d], 256, false).unwrap();
     // The union of mask names, sorted (byte order, as Python's sorted()).
     let mut sorted = info.labels.clone();
     sorted.sort();
@@ -59,22 +59,23 @@ fn model_info_from_phantom_bundles() {
     let paths = bundle_paths(dir.path()).unwrap();
     assert_eq!(paths.len(), 4);
     let sets: Vec<_> = paths.iter().map(|p| read_dataset(p).unwrap()).collect();
-    let info = model_info(&sets, 256).unwrap();
+    let info = model_info(&sets, 256, false).unwrap();
     assert!((info.resolution_mm - 4.0).abs() < 1e-9);
     assert_eq!(info.size_px, 96);
     assert_eq!(info.labels.len(), 24);
     assert_eq!(info.kept, [0, 1, 2]);
     assert_eq!(info.dropped.len(), 1);
     // The cap coarsens the resolution: 96 px → 64 px at 6 mm.
-    let capped = model_info(&sets, 64).unwrap();
+    let capped = model_info(&sets, 64, false).unwrap();
     assert_eq!(capped.size_px, 64);
     assert!((capped.resolution_mm - 6.0).abs() < 1e-9);
 
     // A slice becomes a crop of the model's size, labels within the classes.
-    let pre = trainer_preprocessing(info.resolution_mm, info.size_px);
-    let crop = slice_crop(&sets[2], 0, &info.labels, &pre)
-        .unwrap()
-        .unwrap();
+    assert_eq!((info.canvas_px, info.split_laterality), (96, false));
+    let pre = trainer_preprocessing(&info);
+    let crops = slice_crops(&sets[2], 0, &info.labels, &pre).unwrap();
+    assert_eq!(crops.len(), 1);
+    let crop = &crops[0];
     assert_eq!(crop.image.len(), 96 * 96);
     assert_eq!(crop.labels.len(), 96 * 96);
     assert!(crop.labels.iter().all(|&c| c <= 24));
@@ -84,9 +85,60 @@ fn model_info_from_phantom_bundles() {
         "most muscles survive the resampling: {classes:?}"
     );
     // The 6-ROI dataset's slices are not used (6 of 25 classes).
-    assert!(slice_crop(&sets[3], 0, &info.labels, &pre)
+    assert!(slice_crops(&sets[3], 0, &info.labels, &pre)
         .unwrap()
-        .is_none());
+        .is_empty());
+}
+
+#[test]
+fn split_laterality_trains_one_class_per_muscle_on_two_crops_per_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    // 192 px at 2.5 mm = 480 mm: the canvas; the crop 250/432 of it.
+    phantom_bundle(&dir.path().join("a.npz"), 1, 192, 2.5, 24);
+    let sets = vec![read_dataset(&dir.path().join("a.npz")).unwrap()];
+    let info = model_info(&sets, 256, true).unwrap();
+    assert!(info.split_laterality);
+    assert_eq!(info.canvas_px, 192);
+    assert_eq!(info.size_px, 112); // ceil(192 · 250 / 432)
+                                   // `Vastus Lateralis_R` and `_L` are one class.
+    assert_eq!(info.labels.len(), 12, "{:?}", info.labels);
+    assert!(info
+        .labels
+        .iter()
+        .all(|l| !l.ends_with("_R") && !l.ends_with("_L")));
+    assert!(info.labels.contains(&"Vastus Lateralis".to_string()));
+
+    let pre = trainer_preprocessing(&info);
+    assert!(pre.split_laterality);
+    assert_eq!((pre.canvas_px, pre.crop_px), (192, [112, 112]));
+    let crops = slice_crops(&sets[0], 0, &info.labels, &pre).unwrap();
+    assert_eq!(crops.len(), 2, "one crop per leg");
+    for crop in &crops {
+        assert_eq!(crop.labels.len(), 112 * 112);
+        let classes: std::collections::BTreeSet<u8> = crop.labels.iter().copied().collect();
+        // Each leg's crop holds (nearly) all 12 muscles of that leg and the background.
+        assert!(classes.len() >= 11, "{classes:?}");
+        assert!(classes.iter().all(|&c| c <= 12));
+    }
+    // The two crops are the two legs, the left one mirrored: the phantom's anatomy is
+    // symmetric, so their labels agree, while the images (noise, bias field) differ.
+    let same = crops[0]
+        .labels
+        .iter()
+        .zip(&crops[1].labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        same * 10 > crops[0].labels.len() * 9,
+        "mirrored legs agree: {same}"
+    );
+    assert_ne!(crops[0].image, crops[1].image, "two legs, not one twice");
+
+    // The cap applies to the input (the crop), the canvas follows at the coarser resolution.
+    let capped = model_info(&sets, 64, true).unwrap();
+    assert_eq!(capped.size_px, 64);
+    assert!((capped.resolution_mm - 2.5 * 112.0 / 64.0).abs() < 1e-9);
+    assert_eq!(capped.canvas_px, 110); // ceil(480 mm / 4.375 mm)
 }
 
 struct CancelNow;

@@ -51,18 +51,16 @@ pub struct PreparedSlice {
 }
 
 /// Prepares `image` as the original's apply function does for `side` (see the module
-/// overview). `split_lr` only changes ROI names, never the crops; it is accepted so callers
-/// pass their options through unchanged.
+/// overview). Whether the legs are split comes from `pre` (the segmenter's option to name
+/// ROIs by side changes names only, never the crops).
 ///
 /// Errors: a malformed image or preprocessing, a blank image (no value above zero), or a
 /// slice `split_mirror` cannot split.
 pub fn prepare_slice(
     pre: &Preprocessing,
     image: &SliceImage,
-    split_lr: bool,
     side: Side,
 ) -> Result<PreparedSlice, MlError> {
-    let _ = split_lr;
     image.check()?;
     check_preprocessing(pre)?;
     if image.is_blank() {

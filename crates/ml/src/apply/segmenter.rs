@@ -92,12 +92,7 @@ impl Segmenter {
         if image.is_blank() {
             return Ok((self.empty(image, opts), StepTimes::default()));
         }
-        let prepared = prepare_slice(
-            &self.manifest.preprocessing,
-            image,
-            opts.split_lr,
-            opts.side,
-        )?;
+        let prepared = prepare_slice(&self.manifest.preprocessing, image, opts.side)?;
         let t0 = Instant::now();
         let classes = self.classify(prepared.crops())?;
         let t1 = Instant::now();

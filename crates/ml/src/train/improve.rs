@@ -256,7 +256,6 @@ fn held_out_dice(
 pub fn training_crops(
     manifest: &Manifest,
     slices: &[(&SliceImage, &Vec<u8>)],
-    split_lr: bool,
     progress: &dyn Progress,
 ) -> Result<(Vec<TrainCrop>, usize), MlError> {
     let pre = &manifest.preprocessing;
@@ -268,7 +267,7 @@ pub fn training_crops(
             return Err(MlError::Cancelled);
         }
         progress.report(i as u64, total, "preparing training slices");
-        let Ok(prepared) = prepare_slice(pre, image, split_lr, Side::Both) else {
+        let Ok(prepared) = prepare_slice(pre, image, Side::Both) else {
             continue;
         };
         let labels = prepared.crop_labels(classes)?;
@@ -358,7 +357,7 @@ pub fn improve(
     }
     report.slices_held_out = held.len();
 
-    let (mut crops, used) = training_crops(manifest, &train, opts.split_lr, progress)?;
+    let (mut crops, used) = training_crops(manifest, &train, progress)?;
     report.slices_trained = used;
     report.training_images = crops.len();
     if crops.len() < il.min_training_images.max(1) {

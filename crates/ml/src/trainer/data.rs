@@ -1,8 +1,13 @@
 //! The data side of the trainer: the original's `.npz` bundles read into slices, the model's
 //! common resolution, size and labels decided from them (dafne-models `create_model.py`
-//! `get_model_info`), and each usable slice turned into a network crop with the same
-//! preprocessing the apply pipeline runs (`prepare_slice` without the L/R split), after the
-//! original's 4-pixel area opening/closing of the image and masks.
+//! `get_model_info`), and each usable slice turned into network crops with the same
+//! preprocessing the apply pipeline runs (`prepare_slice`), after the original's 4-pixel area
+//! opening/closing of the image and masks.
+//!
+//! With the L/R split (what the original's Thigh and Leg models do, its trainer does not), the
+//! classes are the ROI names without their `_R`/`_L` side, each slice gives two crops (one per
+//! leg, the left one mirrored) cut from a canvas of the whole field of view, and the crop takes
+//! the share of the canvas the Thigh model's does (250 of 432 px).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,20 @@ use crate::MlError;
 const MIN_MASK_PX: usize = 5;
 /// The original's `area_threshold` for the opening/closing of training images and masks.
 const AREA_PX: usize = 4;
+/// With the L/R split, the crop's share of the canvas: the original Thigh model's 250 / 432.
+pub const SPLIT_CROP_SHARE: f64 = 250.0 / 432.0;
+
+/// The class an ROI name trains: the name itself, or without its `_R`/`_L` side when the
+/// model splits the legs.
+pub fn class_name(roi: &str, split: bool) -> &str {
+    if !split {
+        return roi;
+    }
+    roi.strip_suffix("_R")
+        .or_else(|| roi.strip_suffix("_L"))
+        .filter(|base| !base.is_empty())
+        .unwrap_or(roi)
+}
 
 #[derive(Debug)]
 /// One bundle, read: its slices (row-major, first frame of 4-D data) and masks.
@@ -113,7 +132,12 @@ pub struct ModelInfo {
     pub resolution_mm: f64,
     /// Rows = columns of the network input.
     pub size_px: usize,
-    /// ROI names, sorted; class `i + 1` is `labels[i]`.
+    /// Rows = columns of the canvas the crops are cut from (the input itself without the split).
+    pub canvas_px: usize,
+    /// Whether the model splits the legs (two mirrored crops per slice).
+    pub split_laterality: bool,
+    /// Class names (ROI names, without their side when split), sorted; class `i + 1` is
+    /// `labels[i]`.
     pub labels: Vec<String>,
     /// Datasets kept (indices into the input).
     pub kept: Vec<usize>,
@@ -136,10 +160,11 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// Common resolution = median in-plane resolution (per axis, then their mean: the package has
-/// one pixel size); size = largest field of view at that resolution, capped at `max_px` (the
-/// resolution coarsened to fit); labels = sorted union of mask names; datasets where at most
-/// half the labels have more than 5 pixels are dropped.
-pub fn model_info(datasets: &[Dataset], max_px: usize) -> Result<ModelInfo, MlError> {
+/// one pixel size); size = largest field of view at that resolution (with `split`: the canvas,
+/// the input being [`SPLIT_CROP_SHARE`] of it), the input capped at `max_px` (the resolution
+/// coarsened to fit); labels = sorted union of the masks' class names ([`class_name`]);
+/// datasets where at most half the labels have more than 5 pixels are dropped.
+pub fn model_info(datasets: &[Dataset], max_px: usize, split: bool) -> Result<ModelInfo, MlError> {
     if datasets.is_empty() {
         return Err(MlError::Input {
             why: "no bundles to train on".into(),
@@ -148,24 +173,27 @@ pub fn model_info(datasets: &[Dataset], max_px: usize) -> Result<ModelInfo, MlEr
     let mut rows_mm: Vec<f64> = datasets.iter().map(|d| d.spacing_mm[0]).collect();
     let mut cols_mm: Vec<f64> = datasets.iter().map(|d| d.spacing_mm[1]).collect();
     let mut resolution_mm = (median(&mut rows_mm) + median(&mut cols_mm)) / 2.0;
-    let mut size_px = datasets
+    let fov_mm = datasets
         .iter()
-        .map(|d| {
-            let r = (d.rows as f64 * d.spacing_mm[0] / resolution_mm).ceil();
-            let c = (d.cols as f64 * d.spacing_mm[1] / resolution_mm).ceil();
-            r.max(c) as usize
-        })
-        .max()
-        .unwrap_or(0);
+        .map(|d| (d.rows as f64 * d.spacing_mm[0]).max(d.cols as f64 * d.spacing_mm[1]))
+        .fold(0.0, f64::max);
+    let share = if split { SPLIT_CROP_SHARE } else { 1.0 };
+    let mut canvas_px = (fov_mm / resolution_mm).ceil() as usize;
+    let mut size_px = (canvas_px as f64 * share).ceil() as usize;
     let max_px = max_px.max(1);
     if size_px > max_px {
         resolution_mm *= size_px as f64 / max_px as f64;
         size_px = max_px;
+        canvas_px = if split {
+            (fov_mm / resolution_mm).ceil() as usize
+        } else {
+            max_px
+        };
     }
 
     let labels: Vec<String> = datasets
         .iter()
-        .flat_map(|d| d.masks.iter().map(|(n, _)| n.clone()))
+        .flat_map(|d| d.masks.iter().map(|(n, _)| class_name(n, split).to_owned()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -185,9 +213,13 @@ pub fn model_info(datasets: &[Dataset], max_px: usize) -> Result<ModelInfo, MlEr
         let present = labels
             .iter()
             .filter(|l| {
-                d.masks.iter().any(|(n, m)| {
-                    n == *l && m.iter().map(SliceMask::count).sum::<usize>() >= MIN_MASK_PX
-                })
+                let voxels: usize = d
+                    .masks
+                    .iter()
+                    .filter(|(n, _)| class_name(n, split) == l.as_str())
+                    .flat_map(|(_, m)| m.iter().map(SliceMask::count))
+                    .sum();
+                voxels >= MIN_MASK_PX
             })
             .count();
         if present * 2 <= labels.len() {
@@ -199,39 +231,53 @@ pub fn model_info(datasets: &[Dataset], max_px: usize) -> Result<ModelInfo, MlEr
     Ok(ModelInfo {
         resolution_mm,
         size_px,
+        canvas_px,
+        split_laterality: split,
         labels,
         kept,
         dropped,
     })
 }
 
-/// The crop of slice `z` of `d`, or `None` when the slice is not used: a slice is used when at
-/// least half the classes (labels + background, the original's `nlabels / 2`) have a mask of
-/// more than 5 pixels on it. Overlapping masks: the lower class wins (as `improve` does).
-pub fn slice_crop(
+/// The crops of slice `z` of `d` (one; two with the L/R split), none when the slice is not
+/// used: a slice is used when at least half the classes (labels + background, the original's
+/// `nlabels / 2`) have a mask of more than 5 pixels on it, and, with the split, when
+/// `split_mirror` finds the two legs (the original stops with an error there). Overlapping
+/// masks: the lower class wins (as `improve` does).
+pub fn slice_crops(
     d: &Dataset,
     z: usize,
     labels: &[String],
     pre: &Preprocessing,
-) -> Result<Option<TrainCrop>, MlError> {
+) -> Result<Vec<TrainCrop>, MlError> {
     let Some(image) = d.slices.get(z) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
+    let split = pre.split_laterality;
     let classes = labels.len() + 1;
-    let on_slice: Vec<(usize, &SliceMask)> = labels
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            let (_, masks) = d.masks.iter().find(|(n, _)| n == l)?;
-            let m = masks.get(z)?;
-            (m.count() > MIN_MASK_PX).then_some((i, m))
-        })
-        .collect();
+    // Per class, the union of its ROIs' masks on this slice (both sides with the split).
+    let mut on_slice: Vec<(usize, SliceMask)> = Vec::new();
+    for (i, l) in labels.iter().enumerate() {
+        let mut union: Option<SliceMask> = None;
+        for (_, masks) in d.masks.iter().filter(|(n, _)| class_name(n, split) == l) {
+            let Some(m) = masks.get(z) else { continue };
+            match union.as_mut() {
+                None => union = Some(m.clone()),
+                // Every mask of a bundle has the slice's shape (read_dataset checks it).
+                Some(u) => {
+                    u.combine(m, |a, b| a | b);
+                }
+            }
+        }
+        if let Some(m) = union.filter(|m| m.count() > MIN_MASK_PX) {
+            on_slice.push((i, m));
+        }
+    }
     if (on_slice.len() as f64) < classes as f64 / 2.0 {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let mut class_map = vec![0u8; d.rows * d.cols];
-    for &(i, m) in on_slice.iter().rev() {
+    for (i, m) in on_slice.iter().rev() {
         let cleaned = fill_small_holes(&despeckle(m, AREA_PX), AREA_PX);
         for (px, set) in class_map.iter_mut().zip(cleaned.to_bools()) {
             if set {
@@ -245,17 +291,26 @@ pub fn slice_crop(
         cols: d.cols,
         spacing_mm: d.spacing_mm,
     };
-    let prepared = prepare_slice(pre, &slice, false, Side::Both)?;
-    let no_crop = || MlError::Training {
-        why: "the preprocessing gave no crop".into(),
+    let prepared = match prepare_slice(pre, &slice, Side::Both) {
+        Ok(p) => p,
+        Err(MlError::Input { .. }) if split => return Ok(Vec::new()),
+        Err(e) => return Err(e),
     };
-    let image = prepared.crops().first().cloned().ok_or_else(no_crop)?;
-    let labels = prepared
-        .crop_labels(&class_map)?
-        .into_iter()
-        .next()
-        .ok_or_else(no_crop)?;
-    Ok(Some(TrainCrop { image, labels }))
+    let crop_labels = prepared.crop_labels(&class_map)?;
+    if crop_labels.len() != prepared.crops().len() || crop_labels.is_empty() {
+        return Err(MlError::Training {
+            why: "the preprocessing gave no crop".into(),
+        });
+    }
+    Ok(prepared
+        .crops()
+        .iter()
+        .zip(crop_labels)
+        .map(|(image, labels)| TrainCrop {
+            image: image.clone(),
+            labels,
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -284,7 +339,7 @@ mod tests {
             dataset("b", 100, 2.0, &["A", "B"]),
             dataset("c", 300, 3.0, &["A"]),
         ];
-        let info = model_info(&d, 256).unwrap_or_else(|e| panic!("{e}"));
+        let info = model_info(&d, 256, false).unwrap_or_else(|e| panic!("{e}"));
         // Median of 1, 2, 3 = 2 mm; largest FOV 900 mm = 450 px > 256: coarsened.
         assert_eq!(info.size_px, 256);
         assert!((info.resolution_mm - 2.0 * 450.0 / 256.0).abs() < 1e-12);
