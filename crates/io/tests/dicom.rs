@@ -364,3 +364,21 @@ fn in_memory_decoding_matches_file_decoding() {
     assert!(dicom::decode_bytes(b"garbage").is_err());
     assert!(matches!(from_file, Voxels::I16(_)));
 }
+
+#[test]
+fn a_corrupt_file_cannot_make_the_parser_allocate_gigabytes() {
+    // Found by the fuzz smoke (43 KB, a mutated SEG): stray delimiters steered dicom-parser
+    // away from our length model, then zero bytes after the pixel data read as a `UN` of
+    // 4,294,959,104 bytes, allocated and zero-filled before the read failed (4 GB, 40 s).
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-stray-delimiter-seg.dcm");
+    let bytes = std::fs::read(path).unwrap();
+    let start = std::time::Instant::now();
+    let result = dicom::decode_bytes(&bytes);
+    assert!(result.is_err(), "the file holds no image");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "refused quickly, took {:?}",
+        start.elapsed()
+    );
+}
