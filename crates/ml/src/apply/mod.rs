@@ -20,7 +20,7 @@ pub mod split;
 
 pub use prepare::{bias_correct, prepare_slice, PrepareTimes, PreparedSlice};
 pub use resample::{pad_or_cut, zoom, zoomed_len};
-pub use segmenter::{Segmenter, StepTimes};
+pub use segmenter::{without_side, Segmenter, StepTimes};
 pub use split::{split_mask, split_mirror, SplitBox};
 
 /// One 2-D slice to segment, already in the model's orientation.

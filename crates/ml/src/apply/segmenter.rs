@@ -253,6 +253,14 @@ impl Segmenter {
     }
 }
 
+/// `name` without the `_R`/`_L` the segmenter appends for a side, `None` when it has neither
+/// (or is nothing but the suffix).
+pub fn without_side(name: &str) -> Option<&str> {
+    name.strip_suffix("_R")
+        .or_else(|| name.strip_suffix("_L"))
+        .filter(|base| !base.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -37,7 +37,7 @@ use dafne_roi::morphology::{despeckle, fill_small_holes};
 
 use super::rng::SplitMix;
 use super::{fit, BatchNormMode, FitOptions, TrainCrop, TrainableUnet};
-use crate::apply::{prepare_slice, SegmentOptions, Segmenter, Side, SliceImage};
+use crate::apply::{prepare_slice, without_side, SegmentOptions, Segmenter, Side, SliceImage};
 use crate::package::{Manifest, ParentVersion};
 use crate::{MlError, Package};
 
@@ -138,9 +138,7 @@ pub fn correction_labels(manifest: &Manifest, c: &Correction) -> Result<Option<V
                 ),
             });
         }
-        let base = name
-            .strip_suffix("_L")
-            .or_else(|| name.strip_suffix("_R"))
+        let base = without_side(name)
             .filter(|b| by_name.contains_key(b))
             .unwrap_or(name);
         let Some(&value) = by_name.get(base) else {
@@ -209,10 +207,7 @@ fn predicted_classes(manifest: &Manifest, seg: &crate::apply::SliceSegmentation)
     let mut out = vec![0u8; seg.rows * seg.cols];
     for l in &manifest.labels {
         for (name, mask) in &seg.masks {
-            let base = name
-                .strip_suffix("_R")
-                .or_else(|| name.strip_suffix("_L"))
-                .unwrap_or(name);
+            let base = without_side(name).unwrap_or(name);
             if base != l.long_name && name != &l.long_name {
                 continue;
             }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use dafne_core::SliceMask;
 use dafne_roi::morphology::{despeckle, fill_small_holes};
 
-use crate::apply::{prepare_slice, Side, SliceImage};
+use crate::apply::{prepare_slice, without_side, Side, SliceImage};
 use crate::package::Preprocessing;
 use crate::train::TrainCrop;
 use crate::MlError;
@@ -33,10 +33,7 @@ pub fn class_name(roi: &str, split: bool) -> &str {
     if !split {
         return roi;
     }
-    roi.strip_suffix("_R")
-        .or_else(|| roi.strip_suffix("_L"))
-        .filter(|base| !base.is_empty())
-        .unwrap_or(roi)
+    without_side(roi).unwrap_or(roi)
 }
 
 #[derive(Debug)]
